@@ -1,0 +1,51 @@
+# Two commands bootstrap everything on a fresh machine (Python 3.11, make, a C compiler):
+#   make conformance   run the suite against the bundled reference replica
+#   make test          run the project's own tests
+# Both create .venv and install the project (with its dev tools) into it on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PROFILE ?= ci
+PYTEST_ARGS ?=
+
+.PHONY: all venv conformance test protos protos-check lint mutants bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# The main job: start the embedded reference replica and run the suite against it.
+conformance: $(STAMP)
+	$(PY) -m conformance run --conformance-profile $(PROFILE) $(PYTEST_ARGS)
+
+# The project's own tests (unit, integration, the mutant kill matrix).
+test: $(STAMP)
+	$(PY) protos/generate.py --check
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+protos: $(STAMP)
+	$(PY) protos/generate.py
+
+protos-check: $(STAMP)
+	$(PY) protos/generate.py --check
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) protos/generate.py --check
+
+mutants: $(STAMP)
+	$(PY) -m tests.mutants.matrix
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis conformance-artifacts

@@ -1,0 +1,106 @@
+"""The suite's own row values: tagged datums, so `int64 1` and `bool true` never collide.
+
+A datum is `(kind, value)` with kind one of the six ProtoDatum kinds; a row is a tuple of
+datums. `-0.0` is normalised to `0.0` and every NaN to one canonical object, so that equal
+datums (spec section 5.3) are equal, hashable Python values.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from compute_protocol.v1 import common_pb2
+
+Datum = tuple[str, Any]
+Row = tuple[Datum, ...]
+
+NULL: Final[Datum] = ("null", None)
+NAN: Final = float("nan")
+KINDS: Final = ("null", "bool", "int64", "float64", "string", "bytes")
+# Sort rank of each kind, used only to order rows deterministically in reports.
+_RANK: Final = {kind: i for i, kind in enumerate(KINDS)}
+
+
+def datum(kind: str, value: Any = None) -> Datum:
+    if kind == "float64":
+        value = float(value)
+        if math.isnan(value):
+            value = NAN
+        elif value == 0.0:
+            value = 0.0
+    elif kind == "null":
+        value = None
+    return (kind, value)
+
+
+def datum_from_proto(d: common_pb2.ProtoDatum) -> Datum:
+    kind = d.WhichOneof("kind")
+    if kind is None:
+        raise ValueError("datum with no kind set")
+    if kind == "null":
+        return NULL
+    return datum(kind, getattr(d, kind))
+
+
+def datum_to_proto(d: Datum) -> common_pb2.ProtoDatum:
+    kind, value = d
+    if kind == "null":
+        return common_pb2.ProtoDatum(null=common_pb2.ProtoNull())
+    return common_pb2.ProtoDatum(**{kind: value})
+
+
+def row_from_proto(row: common_pb2.ProtoRow) -> Row:
+    return tuple(datum_from_proto(d) for d in row.datums)
+
+
+def row_to_proto(row: Row) -> common_pb2.ProtoRow:
+    return common_pb2.ProtoRow(datums=[datum_to_proto(d) for d in row])
+
+
+def row(*values: Any) -> Row:
+    """Build a row from Python values: None, bool, int, float, str, bytes (for tests and scenarios)."""
+    out: list[Datum] = []
+    for v in values:
+        if v is None:
+            out.append(NULL)
+        elif isinstance(v, bool):
+            out.append(("bool", v))
+        elif isinstance(v, int):
+            out.append(("int64", v))
+        elif isinstance(v, float):
+            out.append(datum("float64", v))
+        elif isinstance(v, str):
+            out.append(("string", v))
+        elif isinstance(v, bytes):
+            out.append(("bytes", v))
+        else:
+            raise TypeError(f"no datum kind for {v!r}")
+    return tuple(out)
+
+
+def encoded_size(r: Row) -> int:
+    """Serialized length of the row as a ProtoRow (spec section 1.5)."""
+    return row_to_proto(r).ByteSize()
+
+
+def fmt_datum(d: Datum) -> str:
+    kind, value = d
+    if kind == "null":
+        return "null"
+    if kind == "string":
+        return repr(value)
+    if kind == "bytes":
+        return "b" + repr(value)[1:]
+    if kind == "bool":
+        return "true" if value else "false"
+    return repr(value)
+
+
+def fmt_row(r: Row) -> str:
+    return "(" + ", ".join(fmt_datum(d) for d in r) + ")"
+
+
+def report_key(r: Row) -> tuple[Any, ...]:
+    """A total order over rows of any kinds, for stable report output only (not spec ordering)."""
+    return tuple((_RANK[k], "" if v is None else (str(v) if k == "float64" else v)) for k, v in r)

@@ -1,0 +1,1 @@
+"""Generated compute protocol modules."""

@@ -1,0 +1,1 @@
+"""The reference compute replica: the executable specification and the suite's default target."""
