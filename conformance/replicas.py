@@ -1,0 +1,231 @@
+"""Which replica each pytest worker talks to, and the lifecycle of replicas the suite starts.
+
+A replica serves one controller stream at a time (TRANS-2), so every xdist worker needs its
+own. Three ways to get one:
+
+- `--replica-addr A[,B...]`: one running replica (comma-separated addresses form one
+  multi-process replica). Only for a single worker: two workers would steal each other's
+  stream.
+- `--replica-pool A;B;...`: several running replicas; worker `gwI` takes the I-th.
+- `--replica-cmd 'COMMAND {port}'` (default: the bundled reference replica): the suite starts
+  one replica per worker with `subprocess.Popen` (fork+exec: never fork a process that
+  already holds gRPC objects), captures its output to a per-worker log file, and stops it
+  with SIGTERM, then SIGKILL after a bound.
+
+A replica that dies takes down only its own worker's tests, with a verdict naming the exit
+code and the log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Final
+
+EMBEDDED_COMMAND: Final = "{python} -m reference_replica --listen 127.0.0.1:{port}"
+_ADDRESS_RE: Final = re.compile(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
+
+
+class ReplicaError(RuntimeError):
+    """The replica could not be started or is gone; the message is the verdict to show."""
+
+
+class ReplicaUsageError(ValueError):
+    """An impossible combination of options (e.g. one --replica-addr for two workers)."""
+
+
+def parse_address(text: str) -> str | None:
+    """The last `host:port` in a line such as `listening on 127.0.0.1:4321`, or None."""
+    matches = _ADDRESS_RE.findall(text)
+    if not matches:
+        return None
+    host, port = matches[-1]
+    return f"{host}:{port}" if 0 < int(port) < 65536 else None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (for commands that cannot bind port 0 and report it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _accepts(address: str, timeout: float = 0.2) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def worker_index(worker_id: str) -> int:
+    """`gw3` -> 3; the controller process (no xdist) is worker 0."""
+    m = re.fullmatch(r"gw(\d+)", worker_id)
+    return int(m.group(1)) if m else 0
+
+
+def split_pool(pool: str) -> list[str]:
+    return [a.strip() for a in pool.split(";") if a.strip()]
+
+
+def check_worker_assignment(*, addr: str | None, pool: str | None, workers: int) -> None:
+    """Usage errors detected before any worker starts."""
+    if addr and pool:
+        raise ReplicaUsageError("--replica-addr and --replica-pool are exclusive; use one of them")
+    if addr and workers > 1:
+        raise ReplicaUsageError(
+            f"--replica-addr names one replica, but {workers} xdist workers would share it and a replica "
+            "serves one controller stream at a time (TRANS-2); give each worker its own replica with "
+            "--replica-pool 'ADDR;ADDR;...' or --replica-cmd 'COMMAND {port}', or run without -n"
+        )
+    if pool:
+        addresses = split_pool(pool)
+        if len(addresses) < max(workers, 1):
+            raise ReplicaUsageError(
+                f"--replica-pool has {len(addresses)} address(es) for {max(workers, 1)} worker(s); "
+                "every worker needs its own replica"
+            )
+
+
+def pool_address(pool: str, worker_id: str) -> str:
+    addresses = split_pool(pool)
+    i = worker_index(worker_id)
+    if i >= len(addresses):
+        raise ReplicaUsageError(
+            f"--replica-pool has {len(addresses)} address(es); worker {worker_id} needs #{i + 1}"
+        )
+    return addresses[i]
+
+
+@dataclass
+class ReplicaProcess:
+    """One replica started by the suite from a command template."""
+
+    template: str
+    log_path: Path
+    start_timeout: float = 30.0
+    stop_timeout: float = 5.0
+    env: dict[str, str] | None = None
+    address: str = ""
+    argv: list[str] = field(default_factory=list)
+    _proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+    _first_line: str | None = None
+    _line_seen: threading.Event = field(default_factory=threading.Event)
+    _pump: threading.Thread | None = None
+
+    def start(self) -> str:
+        """Start the process and return its address once it accepts connections."""
+        wants_port0 = self.template == EMBEDDED_COMMAND
+        port = 0 if wants_port0 else free_port()
+        self.argv = [tok.format(python=sys.executable, port=port) for tok in shlex.split(self.template)]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self._log.write(f"# {shlex.join(self.argv)}\n".encode())
+        self._log.flush()
+        env = dict(os.environ if self.env is None else self.env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        try:
+            self._proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._log,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as e:
+            raise ReplicaError(f"cannot start replica command {shlex.join(self.argv)!r}: {e}") from None
+        self._pump = threading.Thread(
+            target=self._pump_stdout, name=f"replica-stdout-{self._proc.pid}", daemon=True
+        )
+        self._pump.start()
+        self.address = self._await_address(port, wants_port0)
+        return self.address
+
+    def _pump_stdout(self) -> None:
+        """Copy stdout to the log (so the pipe never fills), remembering the first line."""
+        assert self._proc is not None and self._proc.stdout is not None and self._log is not None
+        for raw in self._proc.stdout:
+            if self._first_line is None:
+                self._first_line = raw.decode(errors="replace").strip()
+                self._line_seen.set()
+            with contextlib.suppress(ValueError):  # log closed during stop
+                self._log.write(raw)
+                self._log.flush()
+        self._line_seen.set()
+
+    def _await_address(self, port: int, needs_line: bool) -> str:
+        deadline = time.monotonic() + self.start_timeout
+        polled = f"127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            if self._first_line is not None:
+                found = parse_address(self._first_line)
+                if found is not None and (needs_line or _accepts(found)):
+                    return found
+            if not needs_line and port and _accepts(polled):
+                return polled
+            code = self.returncode()
+            if code is not None:
+                raise ReplicaError(
+                    f"replica exited with code {code} before it accepted connections; {self.log_hint()}"
+                )
+            self._line_seen.wait(0.05)
+        self.stop()
+        what = (
+            "print its address on the first stdout line" if needs_line else f"accept connections on {polled}"
+        )
+        raise ReplicaError(f"replica did not {what} within {self.start_timeout:.0f} s; {self.log_hint()}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def returncode(self) -> int | None:
+        return None if self._proc is None else self._proc.poll()
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_hint(self) -> str:
+        return f"its log: {self.log_path}"
+
+    def death_verdict(self) -> str | None:
+        """None while the process runs; else the one-line verdict for every test that needed it."""
+        code = self.returncode()
+        if code is None:
+            return None
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        return f"replica process {self.pid} ({self.address}) {how}; {self.log_hint()}"
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after `stop_timeout`; returns the exit code."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                proc.wait(self.stop_timeout)
+        if self._pump is not None:
+            self._pump.join(self.stop_timeout)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return None if proc is None else proc.returncode

@@ -1,0 +1,113 @@
+"""The report as Markdown (for humans and CI summaries) and as a compact terminal table."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from conformance.report.build import Report, RuleLine
+
+_MARK = {
+    "passed": "pass",
+    "failed": "FAIL",
+    "not_exercised": "not exercised",
+    "known_failing": "known failing",
+    "unexpected_pass": "PASSED (listed as known failing)",
+    "warning": "warning",
+    "not_applicable": "n/a",
+    "controller": "controller rule",
+    "permission": "permission",
+    "robustness": "robustness profile",
+}
+
+
+def _one_line(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+def header_lines(report: Report) -> list[str]:
+    i = report.info
+    return [
+        f"suite compute-conformance {i.suite_version}, profile {i.profile}, target {i.target}, seed {i.seed}",
+        f"verdict: {'PASS' if report.passed else 'FAIL'}"
+        + ("" if report.passed else " - " + "; ".join(report.exit_reasons)),
+    ]
+
+
+def markdown(report: Report) -> str:
+    i = report.info
+    out = [
+        "# Conformance report",
+        "",
+        f"- suite: compute-conformance {i.suite_version}",
+        f"- profile: {i.profile}{' (full run)' if i.full_run else ''}",
+        f"- target: {i.target}",
+        f"- seed: {i.seed}",
+        f"- duration: {i.duration_s:.1f} s",
+        f"- tests run: {report.results.tests_run}",
+        f"- verdict: **{'PASS' if report.passed else 'FAIL'}**",
+    ]
+    out += [f"  - {r}" for r in report.exit_reasons]
+    counts = report.counts()
+    out += ["", "| status | rules |", "|---|---|"]
+    out += [f"| {_MARK[s]} | {n} |" for s, n in counts.items() if n]
+    failures = [x for x in report.lines if x.first_violation]
+    if failures:
+        out += ["", "## Violations", ""]
+        for x in failures:
+            out += [f"### {x.id} ({x.level}, {_MARK[x.status]})", "", f"- test: `{x.test}`"]
+            if x.artifact:
+                out.append(f"- replay: `{x.artifact}`")
+            out += ["", "```", x.first_violation.rstrip(), "```", ""]
+    out += ["", "## Rules", ""]
+    for (section, title), group in groupby(report.lines, key=lambda x: (x.section, x.section_title)):
+        out += [
+            f"### {section}. {title}",
+            "",
+            "| rule | level | kind | status | exercised | first violation |",
+            "|---|---|---|---|---|---|",
+        ]
+        for x in group:
+            first = _one_line(x.first_violation, 120).replace("|", "\\|")
+            out.append(f"| {x.id} | {x.level} | {x.kind} | {_MARK[x.status]} | {x.exercised} | {first} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def terminal_table(report: Report) -> list[str]:
+    """A compact summary: the header, the counts, and one line per rule that needs attention."""
+    lines = header_lines(report)
+    counts = report.counts()
+    lines.append("rules: " + ", ".join(f"{n} {_MARK[s]}" for s, n in counts.items() if n))
+    attention = [
+        x
+        for x in report.lines
+        if x.status in ("failed", "unexpected_pass", "known_failing", "warning")
+        or (x.status == "not_exercised" and x.level == "MUST")
+    ]
+    if attention:
+        width = max(len(x.id) for x in attention)
+        for x in attention:
+            detail = _one_line(x.first_violation, 100) if x.first_violation else f"exercised {x.exercised}x"
+            lines.append(f"  {x.id:<{width}}  {_MARK[x.status]:<15} {detail}")
+    sections = _section_summary(report.lines)
+    lines.append("by section: " + "  ".join(sections))
+    return lines
+
+
+def _section_summary(lines: list[RuleLine]) -> list[str]:
+    out = []
+    for section, group in groupby(lines, key=lambda x: x.section):
+        g = list(group)
+        graded = [
+            x
+            for x in g
+            if x.status
+            in ("passed", "failed", "not_exercised", "known_failing", "unexpected_pass", "warning")
+        ]
+        if not graded:
+            continue
+        ok = sum(1 for x in graded if x.status == "passed")
+        bad = sum(1 for x in graded if x.status in ("failed", "unexpected_pass"))
+        out.append(f"{section}:{ok}/{len(graded)}" + (f"!{bad}" if bad else ""))
+    return out

@@ -1,0 +1,94 @@
+"""Per-rule results of a run, as plain data that crosses process boundaries.
+
+Every xdist worker keeps one `RunResults`, fills it from the oracle after each example, and
+ships it as JSON through `workeroutput`; the controller process merges them and builds the
+report. Counting happens here, judging in `report.build`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FirstViolation:
+    text: str  # the oracle's explanation, rule id first
+    test: str  # the pytest node id that saw it
+    artifact: str = ""  # replay file written for it, if any
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text, "test": self.test, "artifact": self.artifact}
+
+
+@dataclass
+class RunResults:
+    exercised: Counter[str] = field(default_factory=Counter)  # rule id -> checks that could have failed
+    violations: Counter[str] = field(default_factory=Counter)  # rule id -> violations seen
+    warnings: Counter[str] = field(default_factory=Counter)  # SHOULD-level rule id -> warnings seen
+    first: dict[str, FirstViolation] = field(default_factory=dict)
+    tests_run: int = 0  # suite tests that ran (passed, failed or xfailed), not skipped
+    tests_selected: int = 0
+    tests_deselected: int = 0
+    skipped: list[str] = field(default_factory=list)  # "node id: reason" of suite tests skipped
+    replica_deaths: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
+
+    def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
+        self.exercised.update(counts)
+
+    def add_violation(self, rule_id: str, text: str, test: str, artifact: str = "") -> None:
+        self.violations[rule_id] += 1
+        if rule_id not in self.first:
+            self.first[rule_id] = FirstViolation(text, test, artifact)
+
+    def add_warning(self, rule_id: str, text: str, test: str) -> None:
+        self.warnings[rule_id] += 1
+        if rule_id not in self.first:
+            self.first[rule_id] = FirstViolation(text, test)
+
+    def set_artifact(self, rule_id: str, artifact: str) -> None:
+        first = self.first.get(rule_id)
+        if first is not None and not first.artifact:
+            first.artifact = artifact
+
+    def merge(self, other: RunResults) -> None:
+        self.exercised.update(other.exercised)
+        self.violations.update(other.violations)
+        self.warnings.update(other.warnings)
+        for rule_id, v in other.first.items():
+            self.first.setdefault(rule_id, v)
+        self.tests_run += other.tests_run
+        self.skipped.extend(other.skipped)
+        self.replica_deaths.extend(other.replica_deaths)
+        self.targets.extend(t for t in other.targets if t not in self.targets)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exercised": dict(self.exercised),
+            "violations": dict(self.violations),
+            "warnings": dict(self.warnings),
+            "first": {k: v.to_json() for k, v in self.first.items()},
+            "tests_run": self.tests_run,
+            "tests_selected": self.tests_selected,
+            "tests_deselected": self.tests_deselected,
+            "skipped": self.skipped,
+            "replica_deaths": self.replica_deaths,
+            "targets": self.targets,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> RunResults:
+        return RunResults(
+            exercised=Counter(data.get("exercised", {})),
+            violations=Counter(data.get("violations", {})),
+            warnings=Counter(data.get("warnings", {})),
+            first={k: FirstViolation(**v) for k, v in data.get("first", {}).items()},
+            tests_run=data.get("tests_run", 0),
+            tests_selected=data.get("tests_selected", 0),
+            tests_deselected=data.get("tests_deselected", 0),
+            skipped=list(data.get("skipped", [])),
+            replica_deaths=list(data.get("replica_deaths", [])),
+            targets=list(data.get("targets", [])),
+        )
