@@ -29,11 +29,13 @@ class RunResults:
     warnings: Counter[str] = field(default_factory=Counter)  # SHOULD-level rule id -> warnings seen
     first: dict[str, FirstViolation] = field(default_factory=dict)
     tests_run: int = 0  # suite tests that ran (passed, failed or xfailed), not skipped
+    suite_collected: int = 0  # suite tests collected (every xdist worker collects all of them)
     tests_selected: int = 0
     tests_deselected: int = 0
     skipped: list[str] = field(default_factory=list)  # "node id: reason" of suite tests skipped
     replica_deaths: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
+    full_run: bool = True  # every suite test file collected whole, nothing deselected
 
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
@@ -60,6 +62,10 @@ class RunResults:
         for rule_id, v in other.first.items():
             self.first.setdefault(rule_id, v)
         self.tests_run += other.tests_run
+        self.suite_collected = max(self.suite_collected, other.suite_collected)
+        self.tests_selected = max(self.tests_selected, other.tests_selected)
+        self.tests_deselected = max(self.tests_deselected, other.tests_deselected)
+        self.full_run = self.full_run and other.full_run
         self.skipped.extend(other.skipped)
         self.replica_deaths.extend(other.replica_deaths)
         self.targets.extend(t for t in other.targets if t not in self.targets)
@@ -71,11 +77,13 @@ class RunResults:
             "warnings": dict(self.warnings),
             "first": {k: v.to_json() for k, v in self.first.items()},
             "tests_run": self.tests_run,
+            "suite_collected": self.suite_collected,
             "tests_selected": self.tests_selected,
             "tests_deselected": self.tests_deselected,
             "skipped": self.skipped,
             "replica_deaths": self.replica_deaths,
             "targets": self.targets,
+            "full_run": self.full_run,
         }
 
     @staticmethod
@@ -86,9 +94,11 @@ class RunResults:
             warnings=Counter(data.get("warnings", {})),
             first={k: FirstViolation(**v) for k, v in data.get("first", {}).items()},
             tests_run=data.get("tests_run", 0),
+            suite_collected=data.get("suite_collected", 0),
             tests_selected=data.get("tests_selected", 0),
             tests_deselected=data.get("tests_deselected", 0),
             skipped=list(data.get("skipped", [])),
             replica_deaths=list(data.get("replica_deaths", [])),
             targets=list(data.get("targets", [])),
+            full_run=data.get("full_run", True),
         )

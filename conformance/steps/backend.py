@@ -72,3 +72,52 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class NullBackend:
+    """Sends nothing and answers every wait at once: the runner only plans (a dry run)."""
+
+    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
+        pass
+
+    def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:
+        pass
+
+    def create_shard(self, shard_id: str, columns: Sequence[ColType], upper: Frontier) -> None:
+        pass
+
+    def append(self, shard_id: str, updates: Sequence[tuple[Row, int, int]], upper: Frontier) -> None:
+        pass
+
+    def advance_since(self, shard_id: str, since: int) -> None:
+        pass
+
+    def wait_peek(self, uuid: str, name: str) -> PeekAnswer:
+        return PeekAnswer("canceled")
+
+    def wait_frontier(self, gid: str, name: str, kinds: Sequence[str], at_least: Frontier) -> None:
+        pass
+
+    def wait_subscribe(self, gid: str, name: str, at_least: Frontier) -> None:
+        pass
+
+    def wait_copy_to(self, gid: str, name: str) -> CopyToAnswer:
+        return CopyToAnswer("dropped")
+
+    def wait_shard(self, shard_id: str, name: str, at_least: Frontier) -> None:
+        pass
+
+    def wait_quiet(self, seconds: float) -> None:
+        pass
+
+    def settle(self) -> None:
+        pass
+
+    def findings(self) -> list[Finding]:
+        return []
+
+    def exercised(self) -> Counter[str]:
+        return Counter()
+
+    def close(self) -> None:
+        pass

@@ -103,6 +103,7 @@ class Peek:
     target_kind: str
     time: int
     command: command_pb2.ProtoComputeCommand
+    since: int = 0  # index: the compaction in effect when the Peek was sent; persist: the shard's since
     cancelled: bool = False
     answered: bool = False
     iteration: int = 0
@@ -191,7 +192,7 @@ class Catalog:
         resent = []
         for name in wanted:
             p = self.peeks[name]
-            target = self.collections.get(p.target)
+            target = self.collections.get(p.target) if p.target_kind == "index" else None
             ok = not p.cancelled and (
                 p.target_kind == "persist"
                 or (target is not None and target.live and p.time >= new_as_of.get(target.dataflow, 0))
@@ -199,6 +200,8 @@ class Catalog:
             if ok:
                 replay.append(p.command)
                 p.iteration, p.answered = self.iteration, False
+                # Compactions are replayed after the peeks: the peek's since is the new as_of.
+                p.since = new_as_of[target.dataflow] if target is not None else self.shards[p.target].since
                 resent.append(name)
         for p in self.peeks.values():
             if p.iteration != self.iteration:
@@ -331,9 +334,10 @@ class Catalog:
             )
         for i, iname in enumerate(step.get("imports", [])):
             idx = self._collection(iname, f"imports[{i}]", ("index",))
-            if idx.compaction > as_of:
+            idx_since = self.index_since(idx)
+            if idx_since > as_of:
                 raise FieldError(
-                    f"imports[{i}]", f"index compacted to {_fmt(idx.compaction)}, beyond as_of (DF-1)"
+                    f"imports[{i}]", f"the index is readable from {idx_since} on, beyond as_of {as_of} (DF-1)"
                 )
             key = self.dataflows[idx.dataflow].step["indexes"]
             key_cols = next(x.get("key", []) for x in key if x["name"] == iname)
@@ -514,12 +518,12 @@ class Catalog:
             df = self.dataflows[target.dataflow]
             if t < df.as_of:
                 raise FieldError("time", f"the controller never peeks below as_of {df.as_of} (A3)")
-            columns, gid = target.columns, target.gid
+            columns, gid, since = target.columns, target.gid, self.index_since(target)
             peek.index.id.CopyFrom(gid_proto(gid))
             key_cols = next(x.get("key", []) for x in df.step["indexes"] if x["name"] == target.name)
         else:
             shard = self._shard(step["target"], "target")
-            columns, gid = shard.columns, shard.gid
+            columns, gid, since = shard.columns, shard.gid, shard.since
             peek.persist.id.CopyFrom(gid_proto(gid))
             peek.persist.metadata.CopyFrom(self._metadata(shard))
             key_cols = list(range(len(columns)))
@@ -551,7 +555,7 @@ class Catalog:
         peek.finishing.project.extend(fin.get("project", range(len(out_cols))))
         peek.uuid.CopyFrom(uuid_proto(uuid := self.ids.uuid()))
         cmd = _cmd(peek=peek)
-        self.peeks[name] = Peek(name, uuid, step["target"], kind, t, cmd, iteration=self.iteration)
+        self.peeks[name] = Peek(name, uuid, step["target"], kind, t, cmd, since, iteration=self.iteration)
         return A.Planned([A.Send(cmd)])
 
     def _cancel_peek(self, step: Json) -> A.Planned:
@@ -609,6 +613,24 @@ class Catalog:
             self.collections[name].answered = True
 
     # ---- lookups ----
+
+    def index_since(self, c: Collection) -> int:
+        """The earliest time readable from an index: its compaction, and never below its as_of."""
+        return max(c.compaction, self.dataflows[c.dataflow].as_of)
+
+    def input_upper(self, dataflow: str) -> Frontier:
+        """Meet of the uppers of the shards a dataflow reads, through index imports; [] if none."""
+        df = self.dataflows[dataflow]
+        uppers = [self.shards[s].upper for s in df.sources]
+        uppers += [self.input_upper(self.collections[i].dataflow) for i in df.imports]
+        return min(uppers, default=EMPTY)
+
+    def fully_scheduled(self, dataflow: str) -> bool:
+        """Every export of the dataflow, and of the dataflows it imports from, was scheduled (DF-2)."""
+        df = self.dataflows[dataflow]
+        return all(self.collections[n].scheduled for n in df.exports) and all(
+            self.fully_scheduled(self.collections[i].dataflow) for i in df.imports
+        )
 
     def live(self, kinds: tuple[str, ...] = COLLECTION_KINDS) -> list[Collection]:
         return [c for c in self.collections.values() if c.live and c.kind in kinds]

@@ -172,5 +172,3 @@ def _check_copy(name: str, answer: CopyToAnswer, expect: Json) -> None:
 def _fmt_rows(rows: Counter[Any]) -> str:
     items = sorted(rows.items(), key=lambda kv: report_key(kv[0]))
     return "{" + ", ".join(f"{fmt_row(r)} x{n}" for r, n in items) + "}" if items else "{}"
-
-
