@@ -36,6 +36,7 @@ class RunResults:
     replica_deaths: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
     full_run: bool = True  # every suite test file collected whole, nothing deselected
+    notes: list[str] = field(default_factory=list)  # lines for the terminal summary (e.g. replay outcomes)
 
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
@@ -66,6 +67,7 @@ class RunResults:
         self.tests_selected = max(self.tests_selected, other.tests_selected)
         self.tests_deselected = max(self.tests_deselected, other.tests_deselected)
         self.full_run = self.full_run and other.full_run
+        self.notes.extend(other.notes)
         self.skipped.extend(other.skipped)
         self.replica_deaths.extend(other.replica_deaths)
         self.targets.extend(t for t in other.targets if t not in self.targets)
@@ -84,6 +86,7 @@ class RunResults:
             "replica_deaths": self.replica_deaths,
             "targets": self.targets,
             "full_run": self.full_run,
+            "notes": self.notes,
         }
 
     @staticmethod
@@ -101,4 +104,5 @@ class RunResults:
             replica_deaths=list(data.get("replica_deaths", [])),
             targets=list(data.get("targets", [])),
             full_run=data.get("full_run", True),
+            notes=list(data.get("notes", [])),
         )

@@ -124,10 +124,23 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(data, str(p))
 
 
-def load_directory(directory: str | Path) -> list[Scenario]:
+def default_directory() -> Path | None:
+    """The scenarios shipped with the suite: `scenarios/` next to the package in a checkout (or an
+    editable install)."""
+    candidate = Path(__file__).resolve().parents[2] / "scenarios"
+    return candidate if candidate.is_dir() else None
+
+
+def scenario_files(directory: str | Path | None = None) -> list[Path]:
     """Every `*.json` scenario in a directory (not schema.json), sorted by file name."""
-    d = Path(directory)
-    return [load_scenario(p) for p in sorted(d.glob("*.json")) if p.name != "schema.json"]
+    d = Path(directory) if directory is not None else default_directory()
+    if d is None:
+        return []
+    return sorted(p for p in d.glob("*.json") if p.name != "schema.json")
+
+
+def load_directory(directory: str | Path | None = None) -> list[Scenario]:
+    return [load_scenario(p) for p in scenario_files(directory)]
 
 
 def dump_scenario(scenario: Scenario, path: str | Path) -> Path:

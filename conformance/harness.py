@@ -1,0 +1,203 @@
+"""The glue between pytest and the suite's runners: which replica a test talks to, how a state
+machine is run under the profile's Hypothesis settings, how a scenario or a replay runs, and
+what happens when any of them fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.failures import FailureRecord, fail
+from conformance.machines.env import ExampleRecord, MachineEnv
+from conformance.machines.protocol import ProtocolMachine
+from conformance.profiles import Profile
+from conformance.replicas import ReplicaError
+from conformance.scenarios.format import Scenario
+from conformance.steps.backend import Backend, Finding
+from conformance.steps.catalog import Catalog
+from conformance.steps.runner import ConformanceViolation, StepRunner
+from conformance.worker import ReplicaTarget, WorkerContext
+
+SHRINK_BUDGET = {"quick": 20.0, "ci": 45.0, "deep": 300.0}
+
+
+# ---- replicas ----
+
+
+@contextlib.contextmanager
+def replica_for(worker: WorkerContext, *, fresh: bool, purpose: str) -> Iterator[ReplicaTarget]:
+    """The replica a test runs against. `fresh`: one that never received AllowWrites (RO rules)."""
+    try:
+        if fresh and worker.settings.owns_replicas:
+            target = worker.fresh_replica(purpose)
+            try:
+                yield target
+            finally:
+                worker.release(target)
+            return
+        target = worker.replica()
+    except ReplicaError as e:
+        pytest.fail(str(e), pytrace=False)
+    if fresh and (target.writable or target.tainted):
+        pytest.skip(
+            "needs a replica that never received AllowWrites (read-only rules), but this one became writable "
+            "earlier in the session (AllowWrites is permanent, RO-2); with --replica-addr/--replica-pool run "
+            "read-only tests first (-m conformance_fresh_replica) against a freshly started replica"
+        )
+    yield target
+
+
+def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callable[[], Backend]:
+    from conformance.steps.driver_backend import DriverBackend
+
+    def make() -> Backend:
+        return DriverBackend(worker, target)
+
+    return make
+
+
+# ---- state machines ----
+
+
+def hypothesis_settings(profile: Profile, artifacts: Path, seed_given: bool) -> settings:
+    """Explicit settings for every field that matters, so Hypothesis's own profiles (its `ci` one
+    is auto-loaded when CI=true) never change what the suite does."""
+    database = DirectoryBasedExampleDatabase(artifacts / "hypothesis") if profile.use_database else None
+    return settings(
+        max_examples=profile.max_examples,
+        stateful_step_count=profile.step_count,
+        derandomize=profile.derandomize and not seed_given,  # --hypothesis-seed must take effect
+        database=database,
+        deadline=None,  # replica round trips vary; liveness has its own patience
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+        print_blob=True,
+        report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+        verbosity=Verbosity.normal,
+    )
+
+
+def run_machine(
+    request: pytest.FixtureRequest,
+    worker: WorkerContext,
+    machine: type[ProtocolMachine],
+    *,
+    fresh: bool = False,
+) -> None:
+    with replica_for(worker, fresh=fresh, purpose="readonly" if fresh else "main") as target:
+        profile = worker.settings.profile
+        env = MachineEnv(
+            new_backend=new_backend_factory(worker, target),
+            storage_address=worker.storage.address,
+            ids=worker.ids,
+            results=worker.results,
+            test_id=request.node.nodeid,
+            capabilities=worker.settings.capabilities,
+            writable=lambda: target.writable,
+            shrink_budget=SHRINK_BUDGET.get(profile.name, 60.0),
+        )
+        bound = type(machine.__name__, (machine,), {"env": env, "__module__": machine.__module__})
+        seed_given = request.config.getoption("hypothesis_seed", default=None) is not None
+        hyp = hypothesis_settings(profile, worker.artifacts, seed_given)
+        try:
+            run_state_machine_as_test(bound, settings=hyp)
+        except (ConformanceViolation, Flaky, Exception) as exc:
+            _machine_failed(request, worker, target, env, exc)
+
+
+def _machine_failed(
+    request: pytest.FixtureRequest,
+    worker: WorkerContext,
+    target: ReplicaTarget,
+    env: MachineEnv,
+    exc: BaseException,
+) -> None:
+    if isinstance(exc, pytest.skip.Exception | pytest.fail.Exception):
+        raise exc
+    intermittent = isinstance(exc, Flaky)
+    # After shrinking, Hypothesis replays the minimal example last: last_failure is that one.
+    # A Flaky failure did not reproduce: fall back on the first one found (full patience).
+    record: ExampleRecord | None = (
+        env.first_failure if intermittent else (env.last_failure or env.first_failure)
+    )
+    findings = _findings(exc) or (record.violations if record else [])
+    error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
+    failure = FailureRecord(
+        source=type(exc).__name__,
+        steps=list(record.steps) if record else [],
+        findings=findings,
+        history=list(record.history) if record else [],
+        error=error,
+        intermittent=intermittent,
+    )
+    fail(request, worker, failure, death=target.death_verdict())
+
+
+def _findings(exc: BaseException) -> list[Finding]:
+    if isinstance(exc, ConformanceViolation):
+        return exc.findings
+    for inner in getattr(exc, "exceptions", ()):  # Flaky failures group the exceptions seen
+        found = _findings(inner)
+        if found:
+            return found
+    return []
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 2000 else text[:2000] + "..."
+
+
+# ---- scenarios and replays ----
+
+
+def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario: Scenario) -> None:
+    missing = worker.settings.capabilities.missing(scenario.features)
+    if missing:
+        pytest.skip(f"the replica does not declare {', '.join(missing)} (--capabilities)")
+    with replica_for(worker, fresh=scenario.fresh_replica, purpose="scenario") as target:
+        for _ in range(worker.settings.profile.scenario_repeats):
+            backend = new_backend_factory(worker, target)()
+            runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=worker.storage.address))
+            try:
+                runner.run_all(scenario.steps)
+                runner.teardown()
+            except Exception as exc:
+                _steps_failed(request, worker, target, scenario.name, runner, backend, exc)
+            finally:
+                _fold(worker, runner, request.node.nodeid)
+                backend.close()
+
+
+def _fold(worker: WorkerContext, runner: StepRunner, test_id: str) -> None:
+    worker.results.add_exercised(runner.exercised)
+    runner.exercised.clear()
+    for f in runner.warnings:
+        worker.results.add_warning(f.rule_id, f.text, test_id)
+    runner.warnings.clear()
+
+
+def _steps_failed(
+    request: pytest.FixtureRequest,
+    worker: WorkerContext,
+    target: ReplicaTarget,
+    source: str,
+    runner: StepRunner,
+    backend: Backend,
+    exc: Exception,
+) -> None:
+    findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
+    error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
+    lines = getattr(backend, "history_lines", None)
+    record = FailureRecord(
+        source, list(runner.executed), findings, list(lines()) if callable(lines) else [], error
+    )
+    fail(request, worker, record, death=target.death_verdict())

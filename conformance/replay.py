@@ -1,0 +1,70 @@
+"""`--replay FILE`: re-execute a saved failure and say how often it reproduces.
+
+A replay file is a scenario (the shrunk steps of a failing example), so replaying needs no
+Hypothesis database and survives suite upgrades. Replicas are asynchronous: a failure may
+depend on timing, so the file runs N times (`--replay-runs`, default 3), each on a fresh
+iteration, and the verdict is "reproduced k of N". The test fails when k > 0, like any
+regression test, with the first reproduction's violation and its own saved artifacts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.failures import FailureRecord, fail
+from conformance.harness import new_backend_factory, replica_for
+from conformance.scenarios.format import ScenarioError, load_scenario
+from conformance.steps.catalog import Catalog
+from conformance.steps.runner import ConformanceViolation, StepRunner
+from conformance.worker import WorkerContext
+
+
+def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path, runs: int) -> None:
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as e:
+        pytest.fail(f"cannot replay: {e}", pytrace=False)
+    original = set(scenario.rules)
+    outcomes: list[str] = []
+    first: FailureRecord | None = None
+    with replica_for(worker, fresh=scenario.fresh_replica, purpose="replay") as target:
+        for i in range(runs):
+            backend = new_backend_factory(worker, target)()
+            runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=worker.storage.address))
+            try:
+                runner.run_all(scenario.steps)
+                runner.teardown()
+                outcomes.append("passed")
+            except Exception as exc:
+                findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
+                rules = {f.rule_id for f in findings}
+                if findings and (not original or rules & original):
+                    outcomes.append("reproduced " + ", ".join(sorted(rules)))
+                elif findings:
+                    outcomes.append("failed differently: " + ", ".join(sorted(rules)))
+                else:
+                    outcomes.append(f"failed differently: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+                if first is None:
+                    lines = getattr(backend, "history_lines", None)
+                    error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {exc}"
+                    first = FailureRecord(
+                        f"replay of {path.name} (run {i + 1})",
+                        list(runner.executed),
+                        findings,
+                        list(lines()) if callable(lines) else [],
+                        error,
+                    )
+            finally:
+                worker.results.add_exercised(runner.exercised)
+                backend.close()
+            if target.death_verdict():
+                break
+    reproduced = sum(1 for o in outcomes if o.startswith("reproduced"))
+    summary = f"replay {path}: reproduced {reproduced} of {len(outcomes)}"
+    details = "; ".join(f"run {i + 1}: {o}" for i, o in enumerate(outcomes))
+    worker.results.notes.append(f"{summary} ({details})")
+    if first is not None:
+        first.error = f"{summary} ({details})" + (f"\n{first.error}" if first.error else "")
+        fail(request, worker, first, death=target.death_verdict())
