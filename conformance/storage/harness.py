@@ -375,5 +375,10 @@ class StorageHarness:
         return True
 
     @property
+    def open_listens(self) -> int:
+        with self._lock:
+            return self._open_listens
+
+    @property
     def stopping(self) -> bool:
         return self._stopping
