@@ -15,7 +15,7 @@ It shares no code with the reference replica's engine.
 from __future__ import annotations
 
 from conformance.model.catalog import Dataflow, Export, ExportKind, Model
-from conformance.model.contents import Contents
+from conformance.model.contents import Contents, count_rows
 from conformance.model.expressions import EvalError, IllTyped, Mfp, compile_expr, compile_mfp
 from conformance.model.peeks import (
     PeekExpectation,
@@ -42,6 +42,7 @@ __all__ = [
     "compile_expr",
     "compile_mfp",
     "compile_plan",
+    "count_rows",
     "expected_peek",
     "result_size",
 ]

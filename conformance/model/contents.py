@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -13,6 +14,14 @@ K = TypeVar("K")
 def add_to(multiset: dict[K, int], key: K, diff: int) -> None:
     """Accumulate without dropping zeros (callers consolidate once, at the end)."""
     multiset[key] = multiset.get(key, 0) + diff
+
+
+def count_rows(rows: Iterable[Row]) -> dict[Row, int]:
+    """A list of rows as a multiset (a copy-to blob holds a row written n times n times)."""
+    counts: dict[Row, int] = {}
+    for r in rows:
+        add_to(counts, r, 1)
+    return counts
 
 
 def drop_zeros(multiset: dict[K, int]) -> dict[K, int]:

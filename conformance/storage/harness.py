@@ -37,9 +37,9 @@ MAX_MESSAGE_BYTES = 1 << 30
 DEFAULT_MAX_THREADS = 1024
 # Threads kept for unary calls however many Listens are open.
 _RESERVED_THREADS = 32
-# How often a waiting Listen re-checks that its call is still alive, should a cancellation
-# callback be missed; normally a notification wakes it at once.
-_POLL_SECONDS = 1.0
+# How often a waiting Listen re-checks that its call is still alive, should a wake-up be
+# missed; normally a notification (a write, a cancelled call, stop) wakes it at once.
+DEFAULT_POLL_SECONDS = 1.0
 
 Batch = tuple[int, Frontier, list[Update]]   # (lower, upper, updates)
 
@@ -61,6 +61,7 @@ class StorageHarness:
         *,
         max_threads: int = DEFAULT_MAX_THREADS,
         stop_grace: float = 0.5,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
         self.log = ShardLog()
         self.listener_errors: list[tuple[StorageEvent, BaseException]] = []
@@ -69,6 +70,7 @@ class StorageHarness:
         self._max_threads = max_threads
         self._max_listens = max(1, max_threads - _RESERVED_THREADS)
         self._stop_grace = stop_grace
+        self._poll_seconds = poll_seconds
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
@@ -371,7 +373,7 @@ class StorageHarness:
         while not ready():
             if self._stopping or not is_active():
                 return False
-            self._changed.wait(_POLL_SECONDS)
+            self._changed.wait(self._poll_seconds)
         return True
 
     @property

@@ -21,7 +21,7 @@ from conformance.model.build import (
     threshold,
     union,
 )
-from conformance.model.contents import Contents
+from conformance.model.contents import Contents, count_rows
 from conformance.model.expressions import INT64_MAX, IllTyped
 from conformance.model.plans import compile_plan
 from conformance.rows import row
@@ -234,3 +234,8 @@ def test_gets_and_constant_times_are_collected_from_the_whole_tree() -> None:
     p = compile_plan(union(get("u1"), join(get("u2"), constant(1, [(row(1), 4, 1), ("e", 9, 1)]))))
     assert p.gets() == {"u1", "u2"}
     assert p.constant_times() == {4, 9}
+
+
+def test_row_count_and_count_rows() -> None:
+    assert Contents(rows({(1,): 2, (2,): 3})).row_count() == 5
+    assert count_rows([row(1), row(2), row(1)]) == rows({(1,): 2, (2,): 1})

@@ -67,7 +67,8 @@ class ListenReader:
 
 @pytest.fixture
 def harness() -> Iterator[StorageHarness]:
-    h = StorageHarness()
+    # Polling slower than every wait here: Listens must be woken by notifications alone.
+    h = StorageHarness(poll_seconds=2 * WAIT)
     h.start()
     yield h
     h.stop()
@@ -195,7 +196,7 @@ def test_many_concurrent_listens(harness: StorageHarness, stub: Any) -> None:
 
 
 def test_stop_ends_open_listens() -> None:
-    h = StorageHarness()
+    h = StorageHarness(poll_seconds=2 * WAIT)
     h.start()
     channel = grpc.insecure_channel(h.address)
     try:
@@ -227,7 +228,7 @@ def test_a_cancelled_listen_frees_its_thread(harness: StorageHarness, stub: Any)
 
 
 def test_listens_beyond_the_thread_budget_are_refused() -> None:
-    h = StorageHarness(max_threads=34)          # 32 threads stay reserved for unary calls
+    h = StorageHarness(max_threads=34, poll_seconds=2 * WAIT)   # 32 threads stay reserved for unary calls
     h.start()
     channel = grpc.insecure_channel(h.address)
     try:
