@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 from conformance.storage.events import SUITE_WRITER, EventKind, Listener, StorageEvent, Update
-from conformance.storage.harness import StorageHarness, StorageRejection
+from conformance.storage.harness import StorageHarness
+from conformance.storage.service import StorageRejection
 from conformance.storage.shards import Blob, Shard, ShardLog, ShardView
 
 __all__ = [

@@ -28,6 +28,7 @@ from compute_protocol.v1 import common_pb2, storage_pb2_grpc
 from conformance.frontiers import EMPTY, Frontier, fmt
 from conformance.rows import Row, fmt_row
 from conformance.storage.events import SUITE_WRITER, EventKind, Listener, StorageEvent, Update
+from conformance.storage.service import StorageRejection, StorageService
 from conformance.storage.shards import Blob, ShardLog
 
 _log = logging.getLogger(__name__)
@@ -42,15 +43,6 @@ _RESERVED_THREADS = 32
 DEFAULT_POLL_SECONDS = 1.0
 
 Batch = tuple[int, Frontier, list[Update]]   # (lower, upper, updates)
-
-
-class StorageRejection(Exception):
-    """A request the storage service refuses; `code` names the gRPC status to answer with."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class StorageHarness:
@@ -88,8 +80,6 @@ class StorageHarness:
     def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("storage harness already started")
-        from conformance.storage.service import StorageService
-
         self._executor = futures.ThreadPoolExecutor(self._max_threads, thread_name_prefix="storage")
         server = grpc.server(
             self._executor,
@@ -139,6 +129,9 @@ class StorageHarness:
     # -- events --------------------------------------------------------------------------
 
     def add_listener(self, fn: Listener) -> None:
+        """Call fn(event) for every later event, synchronously and in seq order, with the
+        harness lock held: fn may read the harness but must not write to it or wait for a
+        thread that does. An exception from fn is logged and kept in `listener_errors`."""
         with self._lock:
             self._listeners.append(fn)
 

@@ -7,7 +7,7 @@ departed reader frees its thread at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from compute_protocol.v1 import storage_pb2, storage_pb2_grpc
@@ -15,7 +15,18 @@ from compute_protocol.v1 import storage_pb2, storage_pb2_grpc
 from conformance import frontiers
 from conformance.rows import Row, row_from_proto, row_to_proto
 from conformance.storage.events import Update
-from conformance.storage.harness import StorageHarness, StorageRejection
+
+if TYPE_CHECKING:
+    from conformance.storage.harness import StorageHarness
+
+
+class StorageRejection(Exception):
+    """A request the storage service refuses; `code` names the gRPC status to answer with."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 def update_from_proto(u: storage_pb2.ProtoStorageUpdate) -> Update:
