@@ -10,6 +10,9 @@ It shares no code with the reference replica's engine.
 - plans.py: the operators, each evaluated at one time.
 - catalog.py: `Model`, the dataflows of one iteration, as_of/until, index imports.
 - peeks.py: the expected answer of a peek and the finishing sufficiency check.
+- build.py: terse constructors for plan, dataflow and peek protos (tests, scenarios).
+
+Not locked: the caches only memoise, so concurrent readers at worst recompute.
 """
 
 from __future__ import annotations
