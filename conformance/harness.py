@@ -96,7 +96,7 @@ def run_machine(
         profile = worker.settings.profile
         env = MachineEnv(
             new_backend=new_backend_factory(worker, target),
-            storage_address=worker.storage.address,
+            storage_address=target.storage.address,
             ids=worker.ids,
             results=worker.results,
             test_id=request.node.nodeid,
@@ -166,7 +166,7 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
     with replica_for(worker, fresh=scenario.fresh_replica, purpose="scenario") as target:
         for _ in range(worker.settings.profile.scenario_repeats):
             backend = new_backend_factory(worker, target)()
-            runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=worker.storage.address))
+            runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()

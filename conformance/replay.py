@@ -32,7 +32,7 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
     with replica_for(worker, fresh=scenario.fresh_replica, purpose="replay") as target:
         for i in range(runs):
             backend = new_backend_factory(worker, target)()
-            runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=worker.storage.address))
+            runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()

@@ -14,20 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from conformance.options import Settings
-from conformance.replicas import ReplicaError, ReplicaProcess, pool_address, worker_index
+from conformance.replicas import ReplicaError, ReplicaProcess, free_port, pool_address, worker_index
 from conformance.report.results import RunResults
 from conformance.steps.catalog import Ids
 
 
 @dataclass
 class ReplicaTarget:
-    """One replica as the driver sees it: its address(es), and its process when the suite owns it."""
+    """One replica as the driver sees it: its address(es), its process when the suite owns it,
+    and its own storage service (so every replica write the storage sees is this replica's)."""
 
     addresses: list[str]
     description: str
     process: ReplicaProcess | None = None
     writable: bool = False  # AllowWrites was sent to it in this session (it is permanent: RO-2)
-    tainted: bool = False  # it may have become writable in a way we did not see (e.g. a crashed example)
+    tainted: bool = False  # it may have become writable in a way we did not see
+    storage: Any = None  # StorageHarness, started with the target
+    driver: Any = None  # conformance.driver.Replica, created on first use
 
     @property
     def address(self) -> str:
@@ -43,7 +46,7 @@ class WorkerContext:
     worker_id: str = "main"
     results: RunResults = field(default_factory=RunResults)
     ids: Ids = field(default_factory=Ids)
-    _storage: Any = None
+    _harnesses: list[Any] = field(default_factory=list)
     _main: ReplicaTarget | None = None
     _extra: list[ReplicaTarget] = field(default_factory=list)
     _started: list[ReplicaProcess] = field(default_factory=list)
@@ -59,25 +62,21 @@ class WorkerContext:
 
     # ---- storage ----
 
-    @property
-    def storage(self) -> Any:
-        """The suite's storage service (StorageHarness), started on first use."""
-        if self._storage is None:
-            from conformance.storage.harness import StorageHarness
+    def start_storage(self) -> Any:
+        """A storage service (StorageHarness) for one replica target."""
+        from conformance.storage import StorageHarness
 
-            listen, advertise = self.settings.storage_listen, self.settings.storage_advertise
-            if advertise and ":" not in advertise:
-                host, _, port = listen.rpartition(":")
-                if port == "0":
-                    from conformance.replicas import free_port
-
-                    port = str(free_port(host if host not in ("", "0.0.0.0") else "127.0.0.1"))
-                    listen = f"{host}:{port}"
-                advertise = f"{advertise}:{port}"
-            harness = StorageHarness(listen=listen, advertise=advertise)
-            harness.start()
-            self._storage = harness
-        return self._storage
+        listen, advertise = self.settings.storage_listen, self.settings.storage_advertise
+        if advertise and ":" not in advertise:
+            host, _, port = listen.rpartition(":")
+            if port == "0":
+                port = str(free_port(host if host not in ("", "0.0.0.0") else "127.0.0.1"))
+                listen = f"{host}:{port}"
+            advertise = f"{advertise}:{port}"
+        harness = StorageHarness(listen=listen, advertise=advertise)
+        harness.start()
+        self._harnesses.append(harness)
+        return harness
 
     # ---- replicas ----
 
@@ -88,6 +87,7 @@ class WorkerContext:
         if self._main is None:
             try:
                 self._main = self._obtain()
+            self._main.storage = self.start_storage()
             except ReplicaError as e:
                 self._startup_error = str(e)
                 raise
@@ -105,12 +105,14 @@ class WorkerContext:
             raise ReplicaError("the suite does not start replicas with --replica-addr/--replica-pool")
         n = len(self._extra) + 1
         target = self._start(f"replica-{self.worker_id}-{purpose}-{n}.log", purpose)
+        target.storage = self.start_storage()
         self._extra.append(target)
         return target
 
     def release(self, target: ReplicaTarget) -> None:
         """Stop a replica from fresh_replica() once its test is done (the main one lives on)."""
         if target.process is not None and target in self._extra:
+            _close_target(target)
             target.process.stop()
             self._extra.remove(target)
 
@@ -135,12 +137,25 @@ class WorkerContext:
         return ReplicaTarget([address], f"{what} {address} (pid {proc.pid}, {purpose})", proc)
 
     def close(self) -> None:
+        for target in [*self._extra, *([self._main] if self._main else [])]:
+            _close_target(target)
         for proc in self._started:
             with contextlib.suppress(Exception):
                 proc.stop()
         self._started.clear()
-        if self._storage is not None:
+        for harness in self._harnesses:
             with contextlib.suppress(Exception):
-                self._storage.stop()
-            self._storage = None
+                harness.stop()
+        self._harnesses.clear()
         atexit.unregister(self.close)
+
+
+def _close_target(target: ReplicaTarget) -> None:
+    """Close the driver's streams and channels (as the controller), then the target's storage."""
+    if target.driver is not None:
+        with contextlib.suppress(Exception):
+            target.driver.close()
+        target.driver = None
+    if target.storage is not None:
+        with contextlib.suppress(Exception):
+            target.storage.stop()

@@ -85,12 +85,12 @@ class MachineEnv:
             self._fold(runner)
             history = _history_of(backend)
             backend.close()
-            if failed or runner.violations:
-                if self.first_failure_at is None:
+            if (failed or runner.violations) and not isinstance(backend, NullBackend):
+                record = ExampleRecord("", list(runner.executed), list(runner.violations), history, error)
+                if self.first_failure is None:
                     self.first_failure_at = time.monotonic()
-                self.last_failure = ExampleRecord(
-                    "", list(runner.executed), list(runner.violations), history, error
-                )
+                    self.first_failure = record
+                self.last_failure = record
 
     def _fold(self, runner: StepRunner) -> None:
         self.results.add_exercised(runner.exercised)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from compute_protocol.v1 import command_pb2
+
 from conformance.frontiers import Frontier
 from conformance.rows import Row
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer

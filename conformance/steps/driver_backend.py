@@ -1,0 +1,185 @@
+"""The StepRunner's backend over the suite's driver (`conformance.driver`) and storage harness.
+
+One driver `Replica` handle lives per replica target for the whole session, so epochs keep
+increasing (CREATE-1) and the oracle keeps its per-replica knowledge; each backend is one
+example (or one scenario run): it opens its own iterations on that handle, tells the oracle
+at its start whether the replica is already writable (a `replica_state` event, so that the
+example's history can be checked offline on its own), and keeps the example's events for
+the failure artifacts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from compute_protocol.v1 import command_pb2
+from conformance.driver import Replica, StreamEnded, TlsConfig, WaitError
+from conformance.oracle import format_violation
+
+from conformance import history
+from conformance.frontiers import Frontier, fmt
+from conformance.rows import Row
+from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
+from conformance.steps.plans import ColType
+
+_POLL = 0.005
+
+
+def driver_for(worker: Any, target: Any) -> Replica:
+    """The target's driver handle, created on first use with the session's patience and TLS."""
+    if target.driver is None:
+        s = worker.settings
+        tls = None
+        if s.tls_ca or s.tls_cert:
+            tls = TlsConfig(root_certificates=s.tls_ca, client_certificate=s.tls_cert, client_key=s.tls_key)
+        replica = Replica(target.addresses, patience=s.profile.patience, tls=tls, writable=target.writable)
+        replica.recorder.keep = False  # the session can be long: examples keep their own events
+        target.storage.add_listener(replica.storage_listener)
+        target.driver = replica
+    driver: Replica = target.driver
+    return driver
+
+
+class DriverBackend:
+    def __init__(self, worker: Any, target: Any) -> None:
+        self.target = target
+        self.storage = target.storage
+        self.replica = driver_for(worker, target)
+        self.patience: float = worker.settings.profile.patience
+        self.stream: Any = None
+        self._events: list[history.Event] = []
+        self.replica.recorder.listeners.append(self._events.append)
+        self._violations = len(self.replica.violations)
+        self._warnings = len(self.replica.warnings)
+        self._exercised = Counter(self.replica.oracle.exercised)
+        # Where the example starts: what the oracle must know about the replica (RO-1 needs it).
+        self.replica.recorder.record(history.ReplicaState(writable=target.writable))
+
+    # ---- commands ----
+
+    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
+        # A previous stream stays open: the replica must end it when the new one opens (TRANS-2).
+        self.stream = self.replica.connect()
+        for cmd in replay:
+            self.send(cmd)
+
+    def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:
+        if self.stream is None:
+            raise WaitFailed("a command before the first connect step")
+        self.stream.send(cmd)
+        if cmd.WhichOneof("kind") == "allow_writes":
+            self.target.writable = True
+
+    # ---- storage ----
+
+    def create_shard(self, shard_id: str, columns: Sequence[ColType], upper: Frontier) -> None:
+        self.storage.create_shard(shard_id, len(columns), upper=upper)
+
+    def append(self, shard_id: str, updates: Sequence[tuple[Row, int, int]], upper: Frontier) -> None:
+        self.storage.append(shard_id, list(updates), upper)
+
+    def advance_since(self, shard_id: str, since: int) -> None:
+        self.storage.advance_since(shard_id, since)
+
+    # ---- waits ----
+
+    def _guard(self, what: str) -> Any:
+        if self.stream is None:
+            raise WaitFailed(f"waiting for {what} before the first connect step")
+        return self.stream
+
+    def wait_peek(self, uuid: str, name: str) -> PeekAnswer:
+        try:
+            a = self._guard(f"peek {name}").wait_peek(uuid)
+        except WaitError as e:
+            raise _failed(f"peek {name}", e) from None
+        return PeekAnswer(a.kind, tuple(a.rows.items()), a.error)
+
+    def wait_frontier(self, gid: str, name: str, kinds: Sequence[str], at_least: Frontier) -> None:
+        if at_least == 0:
+            return
+        for kind in kinds:
+            try:
+                self._guard(f"{name} frontiers").wait_frontier(gid, kind, at_least - 1)
+            except WaitError as e:
+                raise _failed(f"the {kind} frontier of {name} ({gid}) to reach {fmt(at_least)}", e) from None
+
+    def wait_subscribe(self, gid: str, name: str, at_least: Frontier) -> None:
+        if at_least == 0:
+            return
+        try:
+            self._guard(f"subscribe {name}").wait_subscribe(gid, at_least - 1)
+        except WaitError as e:
+            raise _failed(f"subscribe {name} ({gid}) to reach {fmt(at_least)}", e) from None
+
+    def wait_copy_to(self, gid: str, name: str) -> CopyToAnswer:
+        try:
+            a = self._guard(f"copy-to {name}").wait_copy_to(gid)
+        except WaitError as e:
+            raise _failed(f"the answer of copy-to {name} ({gid})", e) from None
+        return CopyToAnswer(a.kind, a.count, a.error)
+
+    def wait_shard(self, shard_id: str, name: str, at_least: Frontier) -> None:
+        deadline = time.monotonic() + self.patience
+        while True:
+            upper = self.storage.upper(shard_id)
+            if upper >= at_least:
+                return
+            if time.monotonic() > deadline:
+                raise WaitFailed(
+                    f"waited {self.patience:g} s for shard {name} ({shard_id}) to reach upper {fmt(at_least)}; "
+                    f"it is {fmt(upper)} (writes by the replica: see the history)"
+                )
+            time.sleep(_POLL)
+
+    def wait_quiet(self, seconds: float) -> None:
+        try:
+            self._guard("quiet").wait_quiet(seconds)
+        except WaitError as e:
+            raise _failed(f"{seconds:g} s without responses", e) from None
+
+    def settle(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.settle()
+        except WaitError as e:
+            raise _failed("every open obligation to be discharged", e) from None
+
+    # ---- verdicts ----
+
+    def findings(self) -> list[Finding]:
+        out = []
+        violations, warnings = self.replica.violations, self.replica.warnings
+        for v in violations[self._violations :]:
+            out.append(Finding(v.rule, v.level, format_violation(v)))
+        for v in warnings[self._warnings :]:
+            out.append(Finding(v.rule, v.level, format_violation(v)))
+        self._violations, self._warnings = len(violations), len(warnings)
+        return out
+
+    def exercised(self) -> Counter[str]:
+        now = Counter(self.replica.oracle.exercised)
+        delta = now - self._exercised
+        self._exercised = now
+        return delta
+
+    def history_lines(self) -> list[str]:
+        return [history.dumps(e) for e in self._events]
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+        if self._events.append in self.replica.recorder.listeners:
+            self.replica.recorder.listeners.remove(self._events.append)
+
+
+def _failed(what: str, e: WaitError) -> Exception:
+    """A wait that ended badly: with verdicts the oracle already holds them (the runner reports
+    them with their rule ids); without, the wait itself was not owed, or the stream ended."""
+    if isinstance(e, StreamEnded) and not e.verdicts:
+        return WaitFailed(f"the stream ended while waiting for {what}: {e}")
+    return WaitFailed(str(e) if e.verdicts else f"waited for {what}, which the replica does not owe yet: {e}")

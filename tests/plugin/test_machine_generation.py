@@ -1,0 +1,155 @@
+"""The state machines' generation, checked without a replica: every generated step is legal
+(the catalog would refuse a controller-rule breach), the read-only machine never makes the
+replica writable, and capabilities restrict what is generated."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.capabilities import Capabilities
+from conformance.machines.env import MachineEnv
+from conformance.machines.protocol import ProtocolMachine, ReadOnlyMachine
+from conformance.report.results import RunResults
+from conformance.steps.backend import Finding
+from conformance.steps.catalog import Ids
+from conformance.steps.runner import ConformanceViolation
+from tests.plugin.fakes import FakeBackend
+
+FAST = settings(
+    max_examples=60,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    phases=tuple(set(Phase) - {Phase.explain}),
+)
+
+
+def run(
+    machine: type[ProtocolMachine],
+    caps: Capabilities = Capabilities(),
+    backend_factory: type[FakeBackend] = FakeBackend,
+) -> tuple[MachineEnv, list[FakeBackend]]:
+    backends: list[FakeBackend] = []
+
+    def new() -> FakeBackend:
+        backends.append(backend_factory())
+        return backends[-1]
+
+    env = MachineEnv(
+        new_backend=new,
+        storage_address="127.0.0.1:1",
+        ids=Ids(),
+        results=RunResults(),
+        test_id="t",
+        capabilities=caps,
+    )
+    bound = type(machine.__name__, (machine,), {"env": env})
+    run_state_machine_as_test(bound, settings=FAST)
+    return env, backends
+
+
+def test_protocol_machine_generates_legal_sequences_over_the_whole_protocol() -> None:
+    env, backends = run(ProtocolMachine)
+    ops = Counter(op for b in backends for op in b.ops())
+    for op in (
+        "send:create_dataflow",
+        "send:peek",
+        "send:cancel_peek",
+        "send:allow_compaction",
+        "send:update_configuration",
+        "send:allow_writes",
+        "append",
+        "settle",
+        "wait_peek",
+    ):
+        assert ops[op] > 0, op
+    assert all(b.closed for b in backends), "every example's backend is closed"
+    assert env.results.exercised["PEEK-1"] > 0, "the oracle's counts are folded into the results"
+    assert any(c[0] == "connect" and c[1] for b in backends for c in b.calls), "some reconnect replays"
+
+
+def test_read_only_machine_never_sends_allow_writes() -> None:
+    _, backends = run(ReadOnlyMachine)
+    ops = Counter(op for b in backends for op in b.ops())
+    assert ops["send:allow_writes"] == 0
+    assert ops["send:create_dataflow"] > 0
+
+
+def test_capabilities_restrict_generation() -> None:
+    caps = Capabilities(
+        plan_operators=frozenset({"get", "mfp"}), sink_kinds=frozenset(), peek_targets=frozenset({"index"})
+    )
+    seen: list[str] = []
+
+    class Recording(FakeBackend):
+        def send(self, cmd):  # type: ignore[no-untyped-def]
+            super().send(cmd)
+            if cmd.WhichOneof("kind") == "create_dataflow":
+                seen.append(str(cmd.create_dataflow))
+            if cmd.WhichOneof("kind") == "peek":
+                seen.append(cmd.peek.WhichOneof("target"))
+
+    run(ProtocolMachine, caps, Recording)
+    text = "\n".join(seen)
+    assert "sink_exports" not in text and "persist" not in text
+    for op in ("join", "reduce", "union", "negate", "threshold", "constant"):
+        assert f"{op} {{" not in text, op
+
+
+def test_a_failing_example_is_recorded_and_shrinks() -> None:
+    class Failing(FakeBackend):
+        def send(self, cmd):  # type: ignore[no-untyped-def]
+            super().send(cmd)
+            if cmd.WhichOneof("kind") == "cancel_peek":
+                self.pending_findings.append(Finding("PEEK-1", "MUST", "PEEK-1: a second response"))
+
+    env: MachineEnv | None = None
+    with pytest.raises(ConformanceViolation, match="PEEK-1"):
+        backends: list[FakeBackend] = []
+        env = MachineEnv(
+            new_backend=lambda: backends.append(Failing()) or backends[-1],
+            storage_address="s",
+            ids=Ids(),
+            results=RunResults(),
+            test_id="t",
+            shrink_budget=3.0,
+        )
+        run_state_machine_as_test(type("M", (ProtocolMachine,), {"env": env}), settings=FAST)
+    assert env is not None and env.last_failure is not None
+    steps = env.last_failure.steps
+    assert steps[-1]["op"] == "cancel_peek", "the minimal example ends with the step that broke the rule"
+    assert len(steps) <= 8, steps
+    assert [f.rule_id for f in env.last_failure.violations] == ["PEEK-1"]
+
+
+def test_shrinking_past_the_budget_runs_dry_but_replays_for_real() -> None:
+    calls = Counter[str]()
+
+    class SlowFailing(FakeBackend):
+        def send(self, cmd):  # type: ignore[no-untyped-def]
+            super().send(cmd)
+            calls["real"] += 1
+            if cmd.WhichOneof("kind") == "cancel_peek":
+                self.pending_findings.append(Finding("PEEK-1", "MUST", "PEEK-1: a second response"))
+
+    env = MachineEnv(
+        new_backend=SlowFailing,
+        storage_address="s",
+        ids=Ids(),
+        results=RunResults(),
+        test_id="t",
+        shrink_budget=0.0,
+    )
+    started = time.monotonic()
+    with pytest.raises((ConformanceViolation, Flaky)):
+        run_state_machine_as_test(type("M", (ProtocolMachine,), {"env": env}), settings=FAST)
+    assert time.monotonic() - started < 60
+    assert env.first_failure is not None and env.first_failure.violations
