@@ -87,10 +87,10 @@ class WorkerContext:
         if self._main is None:
             try:
                 self._main = self._obtain()
-            self._main.storage = self.start_storage()
             except ReplicaError as e:
                 self._startup_error = str(e)
                 raise
+            self._main.storage = self.start_storage()
             self.results.targets.append(self._main.description)
         verdict = self._main.death_verdict()
         if verdict is not None:

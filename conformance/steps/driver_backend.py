@@ -130,8 +130,8 @@ class DriverBackend:
                 return
             if time.monotonic() > deadline:
                 raise WaitFailed(
-                    f"waited {self.patience:g} s for shard {name} ({shard_id}) to reach upper {fmt(at_least)}; "
-                    f"it is {fmt(upper)} (writes by the replica: see the history)"
+                    f"waited {self.patience:g} s for shard {name} ({shard_id}) to reach upper "
+                    f"{fmt(at_least)}; it is {fmt(upper)} (writes by the replica: see the history)"
                 )
             time.sleep(_POLL)
 

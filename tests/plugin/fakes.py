@@ -19,7 +19,7 @@ from conformance.steps.plans import ColType
 class FakeBackend:
     calls: list[tuple[str, object]] = field(default_factory=list)
     pending_findings: list[Finding] = field(default_factory=list)
-    peek_answer: PeekAnswer = PeekAnswer("rows")
+    peek_answer: PeekAnswer = field(default_factory=lambda: PeekAnswer("rows"))
     closed: bool = False
 
     def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
