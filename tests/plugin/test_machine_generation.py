@@ -32,9 +32,12 @@ FAST = settings(
 )
 
 
+ALL = Capabilities()
+
+
 def run(
     machine: type[ProtocolMachine],
-    caps: Capabilities = Capabilities(),
+    caps: Capabilities = ALL,
     backend_factory: type[FakeBackend] = FakeBackend,
 ) -> tuple[MachineEnv, list[FakeBackend]]:
     backends: list[FakeBackend] = []
