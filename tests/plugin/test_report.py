@@ -1,0 +1,180 @@
+"""From counted results to per-rule verdicts, exit reasons, Markdown, the terminal table and
+the JUnit rule suite. Uses a small fake registry so each status is easy to provoke."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conformance.capabilities import Capabilities, CapabilitiesError, load_capabilities, parse_capabilities
+from conformance.known_failing import KnownFailingError, load_known_failing, parse_known_failing
+from conformance.report.build import RunInfo, build_report
+from conformance.report.junit import SUITE_NAME, append_rule_suite
+from conformance.report.render import markdown, terminal_table
+from conformance.report.results import RunResults
+
+
+@dataclass(frozen=True)
+class FakeRule:
+    id: str
+    level: str
+    kind: str
+    section: int
+    summary: str = "a rule"
+
+
+RULES = [
+    FakeRule("PEEK-1", "MUST", "safety", 8),
+    FakeRule("PEEK-2", "MUST", "liveness", 8),
+    FakeRule("PEEK-5", "MAY", "permission", 8),
+    FakeRule("SUB-1", "MUST", "safety", 9),
+    FakeRule("SUB-8", "SHOULD", "safety", 9),
+    FakeRule("STAGE-4", "CTRL", "controller", 3),
+    FakeRule("TRANS-4", "SHOULD", "robustness", 2),
+]
+TITLES = {2: "Transport", 3: "Stages", 8: "Peeks and cancels", 9: "Subscribes"}
+
+
+def info(**kw: object) -> RunInfo:
+    base: dict[str, object] = {"suite_version": "1.2.3", "profile": "ci", "target": "r:1", "seed": "derandomized"}
+    base.update(kw)
+    return RunInfo(**base)  # type: ignore[arg-type]
+
+
+def results(**exercised: int) -> RunResults:
+    r = RunResults(tests_run=3)
+    r.add_exercised({k.replace("_", "-"): v for k, v in exercised.items()})
+    return r
+
+
+def status(report: object, rule_id: str) -> str:
+    return next(x.status for x in report.lines if x.id == rule_id)  # type: ignore[attr-defined]
+
+
+def test_statuses_of_every_kind_of_rule() -> None:
+    r = results(PEEK_1=5, SUB_1=2)
+    r.add_violation("PEEK-2", "PEEK-2 [MUST liveness] nothing within 20 s", "suite::test_x", "a.replay.json")
+    r.add_warning("SUB-8", "SUB-8 an updates batch after an error batch", "suite::test_y")
+    report = build_report(RULES, TITLES, r, info())
+    assert [status(report, x.id) for x in RULES] == [
+        "passed", "failed", "permission", "passed", "warning", "controller", "robustness"]
+    line = next(x for x in report.lines if x.id == "PEEK-2")
+    assert line.first_violation.startswith("PEEK-2") and line.test == "suite::test_x" and line.artifact
+    assert report.exit_reasons == ["MUST rule(s) violated: PEEK-2"]
+    assert report.to_json()["suite"]["version"] == "1.2.3" and report.to_json()["profile"] == "ci"
+
+
+def test_full_run_fails_when_a_must_rule_is_not_exercised() -> None:
+    partial = build_report(RULES, TITLES, results(PEEK_1=1), info(full_run=False))
+    assert partial.passed and status(partial, "SUB-1") == "not_exercised"
+    full = build_report(RULES, TITLES, results(PEEK_1=1), info(full_run=True))
+    assert not full.passed
+    assert full.exit_reasons == ["MUST rule(s) not exercised by a full ci run: PEEK-2, SUB-1"]
+
+
+def test_known_failing_is_strict() -> None:
+    r = results(PEEK_1=1, PEEK_2=1, SUB_1=1)
+    r.add_violation("PEEK-2", "PEEK-2 broken", "t")
+    report = build_report(RULES, TITLES, r, info(known_failing={"PEEK-2", "SUB-1"}))
+    assert status(report, "PEEK-2") == "known_failing"
+    assert status(report, "SUB-1") == "unexpected_pass"
+    assert report.exit_reasons == ["known-failing rule(s) passed (remove them from the list): SUB-1"]
+
+
+def test_not_applicable_rules_do_not_count_as_unexercised() -> None:
+    caps = Capabilities(sink_kinds=frozenset())
+    report = build_report(RULES, TITLES, results(PEEK_1=1, PEEK_2=1), info(full_run=True, capabilities=caps))
+    assert status(report, "SUB-1") == "not_applicable" and report.passed
+
+
+def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
+    empty = build_report(RULES, TITLES, RunResults(), info())
+    assert empty.exit_reasons == ["no conformance test ran (zero selected, or every one skipped)"]
+    r = results(PEEK_1=1)
+    r.add_warning("SUB-8", "SUB-8 x", "t")
+    r.replica_deaths.append("replica process 12 exited with code 7; its log: l")
+    report = build_report(RULES, TITLES, r, info(strict=True))
+    assert report.exit_reasons == ["SHOULD rule(s) violated in strict mode: SUB-8",
+                                   "replica process(es) died: replica process 12 exited with code 7; its log: l"]
+
+
+def test_results_cross_processes_as_json_and_merge() -> None:
+    a, b = results(PEEK_1=2), results(PEEK_1=3, SUB_1=1)
+    a.add_violation("PEEK-2", "first", "t1")
+    b.add_violation("PEEK-2", "second", "t2")
+    b.suite_collected, b.full_run = 9, False
+    merged = RunResults.from_json(a.to_json())
+    merged.merge(RunResults.from_json(b.to_json()))
+    assert merged.exercised["PEEK-1"] == 5 and merged.violations["PEEK-2"] == 2
+    assert merged.first["PEEK-2"].text == "first" and merged.tests_run == 6
+    assert merged.suite_collected == 9 and not merged.full_run
+
+
+def test_markdown_and_terminal_table() -> None:
+    r = results(PEEK_1=5)
+    r.add_violation("PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json")
+    report = build_report(RULES, TITLES, r, info(full_run=True))
+    md = markdown(report)
+    assert "compute-conformance 1.2.3" in md and "- profile: ci (full run)" in md
+    assert "### 8. Peeks and cancels" in md and "| PEEK-1 | MUST | safety | pass | 5 |" in md
+    assert "- replay: `f.replay.json`" in md
+    table = terminal_table(report)
+    assert table[0] == "suite compute-conformance 1.2.3, profile ci, target r:1, seed derandomized"
+    assert table[1].startswith("verdict: FAIL - MUST rule(s) violated: PEEK-2")
+    assert any(line.strip().startswith("PEEK-2") and "nothing within 20 s" in line for line in table)
+    assert any(line.strip().startswith("SUB-1") and "not exercised" in line for line in table)
+    assert table[-1].startswith("by section: ") and "8:1/2!1" in table[-1]
+
+
+def test_junit_gets_one_case_per_section(tmp_path: Path) -> None:
+    xml = tmp_path / "junit.xml"
+    xml.write_text('<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="1"><testcase name="t"/>'
+                   "</testsuite></testsuites>")
+    r = results(PEEK_1=5, SUB_1=1)
+    r.add_violation("PEEK-2", "PEEK-2 nothing within 20 s", "t")
+    report = build_report(RULES, TITLES, r, info())
+    append_rule_suite(xml, report)
+    append_rule_suite(xml, report)  # idempotent: replaced, not duplicated
+    root = ET.parse(xml).getroot()
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["pytest", SUITE_NAME]
+    cases = {c.get("name"): c for c in suites[1].findall("testcase")}
+    assert list(cases) == ["8. Peeks and cancels", "9. Subscribes", "3. Stages", "2. Transport"]
+    failure = cases["8. Peeks and cancels"].find("failure")
+    assert failure is not None and "PEEK-2 nothing within 20 s" in (failure.get("message") or "")
+    assert cases["9. Subscribes"].find("failure") is None
+    assert cases["3. Stages"].find("skipped") is not None
+    assert suites[1].get("failures") == "1" and suites[1].get("tests") == "4"
+    props = {p.get("name"): p.get("value") for p in suites[1].iter("property")}
+    assert props["suite_version"] == "1.2.3" and props["profile"] == "ci"
+
+
+def test_known_failing_file(tmp_path: Path) -> None:
+    assert parse_known_failing("# why\nPEEK-1  # bug 12\n\nSUB-3\n") == {"PEEK-1", "SUB-3"}
+    with pytest.raises(KnownFailingError, match=r"kf.txt:2: expected one rule id"):
+        parse_known_failing("PEEK-1\npeek one\n", "kf.txt")
+    with pytest.raises(KnownFailingError, match="NOPE-1 is not a rule"):
+        parse_known_failing("NOPE-1", "kf", known_ids={"PEEK-1"})
+    with pytest.raises(KnownFailingError, match="cannot read"):
+        load_known_failing(tmp_path / "missing.txt")
+
+
+def test_capabilities_file(tmp_path: Path) -> None:
+    caps = parse_capabilities({"plan_operators": ["get", "mfp"], "sink_kinds": []})
+    assert caps.plan_operators == {"get", "mfp"} and caps.peek_targets == {"index", "persist"}
+    assert not caps.applicable("SUB-1") and caps.applicable("PEEK-1") and caps.applicable("PEEK-10")
+    assert not parse_capabilities({"plan_operators": ["get"]}).applicable("PEEK-10"), "no way to make errors"
+    assert caps.missing({"op:join", "op:get"}) == ["op:join"]
+    for bad, fragment in [({"plan_operators": ["get", "fold"]}, "unknown value 'fold'"),
+                          ({"sinks": []}, "unknown field 'sinks'"),
+                          ({"plan_operators": ["mfp"]}, "must include 'get'"),
+                          ([], "expected a JSON object")]:
+        with pytest.raises(CapabilitiesError, match=fragment):
+            parse_capabilities(bad, "caps.json")
+    path = tmp_path / "caps.json"
+    path.write_text("{not json")
+    with pytest.raises(CapabilitiesError, match="caps.json: not valid JSON"):
+        load_capabilities(path)
