@@ -35,17 +35,21 @@ SHRINK_BUDGET = {"quick": 20.0, "ci": 45.0, "deep": 300.0}
 @contextlib.contextmanager
 def replica_for(worker: WorkerContext, *, fresh: bool, purpose: str) -> Iterator[ReplicaTarget]:
     """The replica a test runs against. `fresh`: one that never received AllowWrites (RO rules)."""
+    own_fresh = fresh and worker.settings.owns_replicas
+    target: ReplicaTarget | None = None
+    verdict = ""
     try:
-        if fresh and worker.settings.owns_replicas:
-            target = worker.fresh_replica(purpose)
-            try:
-                yield target
-            finally:
-                worker.release(target)
-            return
-        target = worker.replica()
+        target = worker.fresh_replica(purpose) if own_fresh else worker.replica()
     except ReplicaError as e:
-        pytest.fail(str(e), pytrace=False)
+        verdict = str(e)
+    if target is None:
+        pytest.fail(verdict, pytrace=False)
+    if own_fresh:
+        try:
+            yield target
+        finally:
+            worker.release(target)
+        return
     if fresh and (target.writable or target.tainted):
         pytest.skip(
             "needs a replica that never received AllowWrites (read-only rules), but this one became writable "

@@ -183,28 +183,6 @@ class ConformanceState:
             elif report.when == "call" or report.failed:
                 self.results.tests_run += 1
 
-    # ---- fixtures ----
-
-    @pytest.fixture(scope="session")
-    def conformance_worker(self) -> Any:
-        """This worker's WorkerContext: settings, results, storage, replicas."""
-        try:
-            return self.worker()
-        except ReplicaUsageError as e:
-            pytest.fail(str(e), pytrace=False)
-
-    @pytest.fixture
-    def conformance_replica(self, conformance_worker: Any) -> Any:
-        """This worker's replica (started on first use); a dead replica fails the test with its verdict."""
-        try:
-            return conformance_worker.replica()
-        except ReplicaError as e:
-            pytest.fail(str(e), pytrace=False)
-
-    @pytest.fixture(scope="session")
-    def conformance_results(self) -> RunResults:
-        return self.results
-
     # ---- the end ----
 
     @pytest.hookimpl(optionalhook=True)
@@ -223,7 +201,7 @@ class ConformanceState:
             if self.active:
                 workeroutput["compute_conformance"] = self.results.to_json()
             return
-        if not self.active:
+        if not self.active or self.config.option.collectonly:
             return
         from conformance.report.session import finish
 
@@ -253,6 +231,35 @@ def _known_rule_ids() -> set[str] | None:
     return set(RULES)
 
 
+# ---- fixtures (module level: a plugin's fixtures, available to every test) ----
+
+
+@pytest.fixture(scope="session")
+def conformance_worker(request: pytest.FixtureRequest) -> Any:
+    """This worker's WorkerContext: settings, results, replicas and their storage services."""
+    try:
+        return state_of(request.config).worker()
+    except ReplicaUsageError as e:
+        problem = str(e)
+    pytest.fail(problem, pytrace=False)
+
+
 @pytest.fixture
+def conformance_replica(conformance_worker: Any) -> Any:
+    """This worker's replica (started on first use); a dead replica fails the test with its verdict."""
+    try:
+        return conformance_worker.replica()
+    except ReplicaError as e:
+        verdict = str(e)
+    pytest.fail(verdict, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def conformance_results(request: pytest.FixtureRequest) -> RunResults:
+    """The per-rule results this worker reports (suite tests add to them)."""
+    return state_of(request.config).results
+
+
+@pytest.fixture(scope="session")
 def conformance_settings(request: pytest.FixtureRequest) -> Settings:
     return state_of(request.config).settings()

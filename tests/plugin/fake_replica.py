@@ -32,9 +32,9 @@ def main() -> None:
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
     server.listen(16)
+    print(f"fake replica {mode} pid {os.getpid()}", file=sys.stderr, flush=True)
     if mode != "silent":
         print(f"listening on 127.0.0.1:{server.getsockname()[1]}", flush=True)
-    print(f"fake replica {mode} pid {os.getpid()}", file=sys.stderr, flush=True)
     if mode == "die-on-gw0" and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
         threading.Timer(0.5, lambda: os._exit(7)).start()
     while True:

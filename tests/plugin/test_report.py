@@ -39,7 +39,12 @@ TITLES = {2: "Transport", 3: "Stages", 8: "Peeks and cancels", 9: "Subscribes"}
 
 
 def info(**kw: object) -> RunInfo:
-    base: dict[str, object] = {"suite_version": "1.2.3", "profile": "ci", "target": "r:1", "seed": "derandomized"}
+    base: dict[str, object] = {
+        "suite_version": "1.2.3",
+        "profile": "ci",
+        "target": "r:1",
+        "seed": "derandomized",
+    }
     base.update(kw)
     return RunInfo(**base)  # type: ignore[arg-type]
 
@@ -60,7 +65,14 @@ def test_statuses_of_every_kind_of_rule() -> None:
     r.add_warning("SUB-8", "SUB-8 an updates batch after an error batch", "suite::test_y")
     report = build_report(RULES, TITLES, r, info())
     assert [status(report, x.id) for x in RULES] == [
-        "passed", "failed", "permission", "passed", "warning", "controller", "robustness"]
+        "passed",
+        "failed",
+        "permission",
+        "passed",
+        "warning",
+        "controller",
+        "robustness",
+    ]
     line = next(x for x in report.lines if x.id == "PEEK-2")
     assert line.first_violation.startswith("PEEK-2") and line.test == "suite::test_x" and line.artifact
     assert report.exit_reasons == ["MUST rule(s) violated: PEEK-2"]
@@ -97,8 +109,10 @@ def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
     r.add_warning("SUB-8", "SUB-8 x", "t")
     r.replica_deaths.append("replica process 12 exited with code 7; its log: l")
     report = build_report(RULES, TITLES, r, info(strict=True))
-    assert report.exit_reasons == ["SHOULD rule(s) violated in strict mode: SUB-8",
-                                   "replica process(es) died: replica process 12 exited with code 7; its log: l"]
+    assert report.exit_reasons == [
+        "SHOULD rule(s) violated in strict mode: SUB-8",
+        "replica process(es) died: replica process 12 exited with code 7; its log: l",
+    ]
 
 
 def test_results_cross_processes_as_json_and_merge() -> None:
@@ -115,7 +129,9 @@ def test_results_cross_processes_as_json_and_merge() -> None:
 
 def test_markdown_and_terminal_table() -> None:
     r = results(PEEK_1=5)
-    r.add_violation("PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json")
+    r.add_violation(
+        "PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json"
+    )
     report = build_report(RULES, TITLES, r, info(full_run=True))
     md = markdown(report)
     assert "compute-conformance 1.2.3" in md and "- profile: ci (full run)" in md
@@ -131,8 +147,10 @@ def test_markdown_and_terminal_table() -> None:
 
 def test_junit_gets_one_case_per_section(tmp_path: Path) -> None:
     xml = tmp_path / "junit.xml"
-    xml.write_text('<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="1"><testcase name="t"/>'
-                   "</testsuite></testsuites>")
+    xml.write_text(
+        '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="1"><testcase name="t"/>'
+        "</testsuite></testsuites>"
+    )
     r = results(PEEK_1=5, SUB_1=1)
     r.add_violation("PEEK-2", "PEEK-2 nothing within 20 s", "t")
     report = build_report(RULES, TITLES, r, info())
@@ -168,13 +186,15 @@ def test_capabilities_file(tmp_path: Path) -> None:
     assert not caps.applicable("SUB-1") and caps.applicable("PEEK-1") and caps.applicable("PEEK-10")
     assert not parse_capabilities({"plan_operators": ["get"]}).applicable("PEEK-10"), "no way to make errors"
     assert caps.missing({"op:join", "op:get"}) == ["op:join"]
-    for bad, fragment in [({"plan_operators": ["get", "fold"]}, "unknown value 'fold'"),
-                          ({"sinks": []}, "unknown field 'sinks'"),
-                          ({"plan_operators": ["mfp"]}, "must include 'get'"),
-                          ([], "expected a JSON object")]:
+    for bad, fragment in [
+        ({"plan_operators": ["get", "fold"]}, "unknown value 'fold'"),
+        ({"sinks": []}, "unknown field 'sinks'"),
+        ({"plan_operators": ["mfp"]}, "must include 'get'"),
+        ([], "expected a JSON object"),
+    ]:
         with pytest.raises(CapabilitiesError, match=fragment):
             parse_capabilities(bad, "caps.json")
     path = tmp_path / "caps.json"
     path.write_text("{not json")
-    with pytest.raises(CapabilitiesError, match="caps.json: not valid JSON"):
+    with pytest.raises(CapabilitiesError, match=r"caps\.json: not valid JSON"):
         load_capabilities(path)
