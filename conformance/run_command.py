@@ -1,0 +1,41 @@
+"""`python -m conformance run [pytest args...]`: run the suite against the bundled reference
+replica (or whatever the arguments say), the way `make conformance` does.
+
+Everything after `run` is handed to pytest unchanged, with `--conformance` added so that the
+suite is collected when no path is given, and the plugin loaded explicitly when the package
+is not installed (from a checkout its entry point is not registered).
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import metadata
+
+ENTRY_POINT = "compute_conformance"
+
+
+def plugin_installed() -> bool:
+    return any(ep.name == ENTRY_POINT for ep in metadata.entry_points(group="pytest11"))
+
+
+def pytest_args(extra: list[str]) -> list[str]:
+    args = [] if plugin_installed() else ["-p", "conformance.plugin"]
+    return [*args, "--conformance", *extra]
+
+
+def run(extra: list[str]) -> int:
+    import pytest
+
+    return int(pytest.main(pytest_args(extra)))
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "run",
+        help="run the conformance suite (default: against the bundled reference replica)",
+        description="Run the conformance suite with pytest. Every further argument goes to pytest, e.g. "
+        "--conformance-profile quick, --replica-addr HOST:PORT, -n 2, --junitxml FILE.",
+        add_help=False,
+    )
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest")
+    p.set_defaults(handler=lambda ns: run(list(ns.pytest_args)))
