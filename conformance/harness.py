@@ -74,11 +74,14 @@ def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callabl
 def hypothesis_settings(profile: Profile, artifacts: Path, seed_given: bool) -> settings:
     """Explicit settings for every field that matters, so Hypothesis's own profiles (its `ci` one
     is auto-loaded when CI=true) never change what the suite does."""
-    database = DirectoryBasedExampleDatabase(artifacts / "hypothesis") if profile.use_database else None
+    derandomize = profile.derandomize and not seed_given  # --hypothesis-seed must take effect
+    # Hypothesis refuses a database with derandomize (the examples are fixed anyway).
+    use_db = profile.use_database and not derandomize
+    database = DirectoryBasedExampleDatabase(artifacts / "hypothesis") if use_db else None
     return settings(
         max_examples=profile.max_examples,
         stateful_step_count=profile.step_count,
-        derandomize=profile.derandomize and not seed_given,  # --hypothesis-seed must take effect
+        derandomize=derandomize,
         database=database,
         deadline=None,  # replica round trips vary; liveness has its own patience
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
@@ -111,10 +114,13 @@ def run_machine(
         bound = type(machine.__name__, (machine,), {"env": env, "__module__": machine.__module__})
         seed_given = request.config.getoption("hypothesis_seed", default=None) is not None
         hyp = hypothesis_settings(profile, worker.artifacts, seed_given)
+        failure: BaseException | None = None
         try:
             run_state_machine_as_test(bound, settings=hyp)
-        except (ConformanceViolation, Flaky, Exception) as exc:
-            _machine_failed(request, worker, target, env, exc)
+        except Exception as exc:  # ConformanceViolation, Flaky, a wait that failed, a stream that ended...
+            failure = exc
+        if failure is not None:
+            _machine_failed(request, worker, target, env, failure)
 
 
 def _machine_failed(
@@ -171,14 +177,17 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
         for _ in range(worker.settings.profile.scenario_repeats):
             backend = new_backend_factory(worker, target)()
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
+            failure: Exception | None = None
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()
             except Exception as exc:
-                _steps_failed(request, worker, target, scenario.name, runner, backend, exc)
+                failure = exc
             finally:
                 _fold(worker, runner, request.node.nodeid)
                 backend.close()
+            if failure is not None:  # outside the except block: the verdict is not an exception chain
+                _steps_failed(request, worker, target, scenario.name, runner, backend, failure)
 
 
 def _fold(worker: WorkerContext, runner: StepRunner, test_id: str) -> None:

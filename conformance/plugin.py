@@ -158,7 +158,10 @@ class ConformanceState:
         # Read-only rules need a replica that never saw AllowWrites: run those tests first (with
         # --replica-addr they then get a chance; otherwise they get a fresh replica anyway).
         items.sort(key=lambda i: 0 if i.get_closest_marker(FRESH_MARK) else 1)
-        if any("::" in str(a) for a in config.args):
+        # A full run collects every suite module whole (no node ids, no -k/-m: see pytest_deselected).
+        collected = {Path(i.path).resolve() for i in suite}
+        modules = {p for p in SUITE_DIR.glob("test_*.py") if p.name != "test_replay.py"}
+        if replaying or not modules <= collected or any("::" in str(a) for a in config.args):
             self.results.full_run = False
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:

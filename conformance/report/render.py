@@ -79,12 +79,19 @@ def terminal_table(report: Report) -> list[str]:
     lines = header_lines(report)
     counts = report.counts()
     lines.append("rules: " + ", ".join(f"{n} {_MARK[s]}" for s, n in counts.items() if n))
+    # Unexercised MUST rules matter in a full run (they fail it); in a partial run they are expected.
+    unexercised = [x for x in report.lines if x.status == "not_exercised" and x.level == "MUST"]
     attention = [
         x
         for x in report.lines
         if x.status in ("failed", "unexpected_pass", "known_failing", "warning")
-        or (x.status == "not_exercised" and x.level == "MUST")
+        or (report.info.full_run and x in unexercised)
     ]
+    if unexercised and not report.info.full_run:
+        lines.append(
+            f"{len(unexercised)} MUST rule(s) not exercised by this partial run: "
+            + ", ".join(x.id for x in unexercised)
+        )
     if attention:
         width = max(len(x.id) for x in attention)
         for x in attention:
@@ -92,6 +99,7 @@ def terminal_table(report: Report) -> list[str]:
             lines.append(f"  {x.id:<{width}}  {_MARK[x.status]:<15} {detail}")
     sections = _section_summary(report.lines)
     lines.append("by section: " + "  ".join(sections))
+    lines += report.results.notes
     return lines
 
 

@@ -142,6 +142,9 @@ def test_markdown_and_terminal_table() -> None:
     assert table[1].startswith("verdict: FAIL - MUST rule(s) violated: PEEK-2")
     assert any(line.strip().startswith("PEEK-2") and "nothing within 20 s" in line for line in table)
     assert any(line.strip().startswith("SUB-1") and "not exercised" in line for line in table)
+    partial = terminal_table(build_report(RULES, TITLES, r, info(full_run=False)))
+    assert "1 MUST rule(s) not exercised by this partial run: SUB-1" in partial
+    assert not any(line.strip().startswith("SUB-1") for line in partial)
     assert table[-1].startswith("by section: ") and "8:1/2!1" in table[-1]
 
 
