@@ -88,7 +88,7 @@ _OPTIONS: Final = (
 )
 _FLAGS: Final = (("--conformance-strict", "conformance_strict", "SHOULD-level violations fail the run too"),)
 REPLAY_OPTION: Final = "--replay"
-ACTIVATING: Final = ("replica_addr", "replica_cmd", "replica_pool", "replay")
+ACTIVATING: Final = ("replica_addr", "replica_cmd", "replica_pool", "replay", "conformance_profile")
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -7,9 +7,10 @@ The plugin is inert unless suite tests are collected: it adds options and fixtur
 starts no replica, writes no report and leaves the exit status alone for every other run
 (the project's own `make test` included). It becomes active when
 
-- a conformance option is given (`--replica-addr`, `--replica-cmd`, `--replica-pool`,
-  `--replay`, `--conformance`): with no file arguments, the suite's directory is added to
-  the arguments, so `pytest --replica-addr X` alone runs the suite; or
+- a conformance option is given on the command line (`--replica-addr`, `--replica-cmd`,
+  `--replica-pool`, `--conformance-profile`, `--replay`, `--conformance`): with no file
+  arguments, the suite's directory is added to the arguments, so `pytest --replica-addr X`
+  alone runs the suite; or
 - suite modules are collected otherwise (`pytest --pyargs conformance.suite`).
 
 Hooks here are thin; the work lives in `options`, `worker`, `report`, `machines`,
@@ -40,7 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="conformance",
         action="store_true",
         default=None,
-        help="run the conformance suite (implied by --replica-addr, --replica-cmd, --replica-pool, --replay)",
+        help="run the conformance suite (implied by --replica-addr, --replica-cmd, --replica-pool, "
+        "--conformance-profile, --replay)",
     )
 
 

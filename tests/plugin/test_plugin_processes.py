@@ -7,9 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
+from tests.plugin.subrun import run_pytest, write
 
-ROOT = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_replica.py")
 
 WORKER_TESTS = """
@@ -29,12 +28,6 @@ def test_second(conformance_replica):
 """
 
 
-@pytest.fixture(autouse=True)
-def _importable(monkeypatch: pytest.MonkeyPatch) -> None:
-    paths = [str(ROOT), str(ROOT / "protos"), os.environ.get("PYTHONPATH", "")]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -43,54 +36,37 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_each_worker_gets_its_own_replica_and_stops_it(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_workers=WORKER_TESTS)
+def test_each_worker_gets_its_own_replica_and_stops_it(tmp_path: Path) -> None:
+    write(tmp_path, "test_workers.py", WORKER_TESTS)
     cmd = f"{sys.executable} {FAKE} print {{port}}"
-    result = pytester.runpytest_subprocess(
-        "-p", "conformance.plugin", "-n", "2", "--dist", "each", "--replica-cmd", cmd, "test_workers.py"
-    )
+    result = run_pytest(tmp_path, "-n", "2", "--dist", "each", "--replica-cmd", cmd, "test_workers.py")
     result.assert_outcomes(passed=4)
-    seen = {p.name: p.read_text().split() for p in pytester.path.glob("seen-gw*.txt")}
+    seen = {p.name: p.read_text().split() for p in tmp_path.glob("seen-gw*.txt")}
     assert set(seen) == {"seen-gw0.txt", "seen-gw1.txt"}
     (a0, pid0), (a1, pid1) = seen["seen-gw0.txt"], seen["seen-gw1.txt"]
     assert a0 != a1 and pid0 != pid1, "no two workers share a replica"
     assert not _alive(int(pid0)) and not _alive(int(pid1)), "replicas are stopped at the end"
-    logs = sorted(p.name for p in (pytester.path / "conformance-artifacts").glob("replica-*.log"))
+    logs = sorted(p.name for p in (tmp_path / "conformance-artifacts").glob("replica-*.log"))
     assert logs == ["replica-gw0.log", "replica-gw1.log"]
 
 
-def test_a_dying_replica_fails_only_its_workers_tests(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_workers=WORKER_TESTS)
+def test_a_dying_replica_fails_only_its_workers_tests(tmp_path: Path) -> None:
+    write(tmp_path, "test_workers.py", WORKER_TESTS)
     cmd = f"{sys.executable} {FAKE} die-on-gw0 {{port}}"
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "conformance.plugin",
-        "-n",
-        "2",
-        "--dist",
-        "each",
-        "--replica-cmd",
-        cmd,
-        "test_workers.py",
-        "-rA",
-    )
+    result = run_pytest(tmp_path, "-n", "2", "--dist", "each", "--replica-cmd", cmd, "test_workers.py", "-rA")
     # gw1 runs both tests; gw0 runs test_first, its replica dies during it, so test_second cannot
     # get a replica: a setup error naming the exit code and the log (and nothing on gw1).
     result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines(
-        ["*ERROR at setup of test_second*", "*replica process * exited with code 7; its log: *"]
-    )
-    assert "During handling" not in result.stdout.str()
-    assert "replica-gw0.log" in result.stdout.str() and "replica-gw1.log" not in result.stdout.str()
+    assert "ERROR at setup of test_second" in result.stdout
+    assert "exited with code 7; its log: " in result.stdout
+    assert "replica-gw0.log" in result.stdout and "replica-gw1.log" not in result.stdout
+    assert "During handling" not in result.stdout
 
 
-def test_a_replica_that_cannot_start_fails_the_tests_with_the_reason(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_workers=WORKER_TESTS)
+def test_a_replica_that_cannot_start_fails_the_tests_with_the_reason(tmp_path: Path) -> None:
+    write(tmp_path, "test_workers.py", WORKER_TESTS)
     cmd = f"{sys.executable} {FAKE} die-early {{port}}"
-    result = pytester.runpytest_subprocess(
-        "-p", "conformance.plugin", "--replica-cmd", cmd, "test_workers.py"
-    )
+    result = run_pytest(tmp_path, "--replica-cmd", cmd, "test_workers.py")
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(
-        ["*exited with code 3 before it accepted connections; its log: *replica-main.log*"]
-    )
+    assert "exited with code 3 before it accepted connections; its log: " in result.stdout
+    assert "replica-main.log" in result.stdout
