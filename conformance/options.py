@@ -47,6 +47,16 @@ _OPTIONS: Final = (
         "seconds every wait may take before an owed answer is a liveness violation (default: the profile's)",
     ),
     (
+        "--conformance-examples",
+        "conformance_examples",
+        "Hypothesis examples per state machine (default: the profile's)",
+    ),
+    (
+        "--conformance-steps",
+        "conformance_steps",
+        "steps per example at most (default: the profile's)",
+    ),
+    (
         "--replica-tls-ca",
         "replica_tls_ca",
         "PEM file of the root certificate(s) to verify the replica with (enables TLS)",
@@ -172,6 +182,18 @@ class Settings:
         return "embedded reference replica"
 
 
+def _positive_int(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise ValueError(f"{option} must be a positive integer, got {value!r}")
+    return n
+
+
 def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Settings:
     """Read and validate every setting; a bad value is a UsageError naming the option."""
 
@@ -185,7 +207,9 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
         patience = float(patience_raw) if patience_raw is not None else None
         if patience is not None and patience <= 0:
             raise ValueError("--conformance-patience must be a positive number of seconds")
-        profile = profile.with_patience(patience)
+        examples = _positive_int(get("--conformance-examples"), "--conformance-examples")
+        steps = _positive_int(get("--conformance-steps"), "--conformance-steps")
+        profile = profile.with_overrides(patience=patience, examples=examples, steps=steps)
         caps_file = get("--capabilities")
         caps = load_capabilities(caps_file) if caps_file else Capabilities()
         kf_file = get("--known-failing")

@@ -24,8 +24,18 @@ class Profile:
     use_database: bool  # keep Hypothesis's example database under the artifacts dir
     scenario_repeats: int = 1  # how often each hand-written scenario runs
 
-    def with_patience(self, patience: float | None) -> Profile:
-        return self if patience is None else replace(self, patience=patience)
+    def with_overrides(
+        self, *, patience: float | None = None, examples: int | None = None, steps: int | None = None
+    ) -> Profile:
+        """The profile with the values given on the command line (or in the ini file) instead."""
+        out = self
+        if patience is not None:
+            out = replace(out, patience=patience)
+        if examples is not None:
+            out = replace(out, max_examples=examples)
+        if steps is not None:
+            out = replace(out, step_count=steps)
+        return out
 
 
 PROFILES: Final[dict[str, Profile]] = {
