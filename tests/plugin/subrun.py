@@ -26,9 +26,8 @@ class Result:
 
     def outcomes(self) -> dict[str, int]:
         """Counts from pytest's last summary line: {"passed": 3, "failed": 1, "errors": 1, ...}."""
-        lines = [
-            line for line in self.stdout.splitlines() if re.search(r"\d+ (passed|failed|error|skipped)", line)
-        ]
+        pattern = r"\d+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected)\b"
+        lines = [line for line in self.stdout.splitlines() if re.search(pattern, line)]
         if not lines:
             return {}
         out: dict[str, int] = {}
