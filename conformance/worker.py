@@ -31,13 +31,17 @@ class ReplicaTarget:
     tainted: bool = False  # it may have become writable in a way we did not see
     storage: Any = None  # StorageHarness, started with the target
     driver: Any = None  # conformance.driver.Replica, created on first use
+    unreachable: str | None = None  # why the driver could not connect (later tests fail fast)
 
     @property
     def address(self) -> str:
         return ",".join(self.addresses)
 
     def death_verdict(self) -> str | None:
-        return None if self.process is None else self.process.death_verdict()
+        """Why this replica can no longer be tested (its process died, or it cannot be reached)."""
+        if self.process is not None and (verdict := self.process.death_verdict()) is not None:
+            return verdict
+        return self.unreachable
 
 
 @dataclass

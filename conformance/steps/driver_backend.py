@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from compute_protocol.v1 import command_pb2
-from conformance.driver import Replica, StreamEnded, TlsConfig, WaitError
+from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError
 from conformance.oracle import format_violation
 
 from conformance import history
@@ -62,7 +62,11 @@ class DriverBackend:
 
     def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
         # A previous stream stays open: the replica must end it when the new one opens (TRANS-2).
-        self.stream = self.replica.connect()
+        try:
+            self.stream = self.replica.connect()
+        except ConnectError as e:
+            self.target.unreachable = f"cannot reach the replica ({self.target.description}): {e}"
+            raise WaitFailed(self.target.unreachable) from None
         for cmd in replay:
             self.send(cmd)
 
