@@ -176,5 +176,5 @@ def _exit_reasons(lines: list[RuleLine], results: RunResults, info: RunInfo) -> 
         if missing:
             reasons.append(f"MUST rule(s) not exercised by a full {info.profile} run: {', '.join(missing)}")
     if results.replica_deaths:
-        reasons.append(f"replica process(es) died: {'; '.join(results.replica_deaths)}")
+        reasons.append(f"replica(s) died or unreachable: {'; '.join(results.replica_deaths)}")
     return reasons

@@ -111,7 +111,7 @@ def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
     report = build_report(RULES, TITLES, r, info(strict=True))
     assert report.exit_reasons == [
         "SHOULD rule(s) violated in strict mode: SUB-8",
-        "replica process(es) died: replica process 12 exited with code 7; its log: l",
+        "replica(s) died or unreachable: replica process 12 exited with code 7; its log: l",
     ]
 
 
