@@ -249,6 +249,10 @@ class Catalog:
         for imp in desc.source_imports:
             shard = next(s for s in self.shards.values() if s.gid == gid_str(imp.id))
             imp.upper.CopyFrom(_frontier(shard.upper))
+        # From now on this is the dataflow: later peeks, owed answers and replays start from here.
+        df.as_of, df.desc = as_of, desc
+        for c in live:
+            c.answered = False  # a re-created copy-to answers again (COPY-3)
         return _cmd(create_dataflow=desc)
 
     # ---- storage (the suite's own writes) ----

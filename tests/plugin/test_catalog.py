@@ -214,6 +214,13 @@ def test_reconnect_replays_the_reduced_history() -> None:
     assert cat.peeks["wanted"].since == 6 and cat.peeks["wanted"].iteration == 2
     with pytest.raises(FieldError, match="earlier connection"):
         cat.plan({"op": "cancel_peek", "peek": "too_old"})
+    with pytest.raises(FieldError, match="never peeks below as_of 6"):
+        cat.plan({"op": "peek", "peek": "late", "target": "idx", "time": 5})
+    again = cat.plan({"op": "reconnect"}).actions[0]
+    assert isinstance(again, A.Connect)
+    assert from_proto(again.replay[1].create_dataflow.as_of) == 6, (
+        "a second reconnect starts from the raised as_of"
+    )
 
 
 def test_reconnect_leaves_out_what_cannot_be_recreated() -> None:
