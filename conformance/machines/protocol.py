@@ -312,11 +312,12 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     # ---- compaction, drops, configuration ----
 
-    @precondition(lambda self: bool(self.cat.live(("index",))))
+    @precondition(lambda self: bool(self.cat.live(("index", "subscribe", "copy_to"))))
     @rule(data=st.data())
     def allow_compaction(self, data: st.DataObject) -> None:
-        """Compaction up to beyond the upper (COMPACT-2), also under pending peeks (PEEK-13)."""
-        c = data.draw(st.sampled_from(sorted(self.cat.live(("index",)), key=lambda x: x.name)))
+        """Compaction up to beyond the upper, also of sinks (COMPACT-2) and under pending peeks (PEEK-13)."""
+        live = sorted(self.cat.live(("index", "subscribe", "copy_to")), key=lambda x: x.name)
+        c = data.draw(st.sampled_from(live))
         lo = c.compaction
         frontier = data.draw(st.integers(lo, max(lo, self.max_upper()) + 3))
         self.run({"op": "allow_compaction", "id": c.name, "frontier": [frontier]})
