@@ -26,7 +26,7 @@ from conformance.steps.catalog import Catalog
 from conformance.steps.runner import ConformanceViolation, StepRunner
 from conformance.worker import ReplicaTarget, WorkerContext
 
-SHRINK_BUDGET = {"quick": 20.0, "ci": 45.0, "deep": 300.0}
+SHRINK_BUDGET = {"quick": 15.0, "ci": 30.0, "deep": 300.0}
 
 
 # ---- replicas ----

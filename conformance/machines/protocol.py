@@ -144,6 +144,14 @@ class ProtocolMachine(RuleBasedStateMachine):
             for df in self.cat.dataflows.values()
             if shard in df.sources and any(self.cat.collections[n].live for n in df.exports)
         ]
+        holds += [
+            p.time
+            for p in self.cat.peeks.values()
+            if p.target_kind == "persist"
+            and p.target == shard
+            and p.iteration == self.cat.iteration
+            and not p.answered
+        ]
         ceiling = min([*holds, s.upper if s.upper != EMPTY else self.max_upper() + 2])
         if ceiling > s.since:
             since = data.draw(st.integers(s.since + 1, ceiling))

@@ -307,6 +307,21 @@ class Catalog:
                     f"dataflow {df.name!r} reads the shard from as_of {df.as_of}; the "
                     "suite holds the since at or below it while the dataflow is live",
                 )
+        for p in self.peeks.values():
+            # The storage service has no read holds: a persist peek can only keep its read access
+            # (PEEK-13) if the suite leaves the since alone until the peek is known answered.
+            if (
+                p.target_kind == "persist"
+                and p.target == shard.name
+                and p.iteration == self.iteration
+                and not p.answered
+                and since > p.time
+            ):
+                raise FieldError(
+                    "since",
+                    f"persist peek {p.name!r} at time {p.time} may still be pending; the "
+                    "suite holds the shard's since at or below its time until it is answered",
+                )
         shard.since = since
         return A.Planned([A.AdvanceSince(shard.shard_id, since)])
 
