@@ -21,7 +21,7 @@ def plan_all(cat: Catalog, steps: list[Json]) -> list[A.Planned]:
 
 
 def sent(planned: A.Planned) -> list[str]:
-    return [a.command.WhichOneof("kind") for a in planned.actions if isinstance(a, A.Send)]
+    return [str(a.command.WhichOneof("kind")) for a in planned.actions if isinstance(a, A.Send)]
 
 
 BASE: list[Json] = [

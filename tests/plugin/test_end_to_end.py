@@ -10,6 +10,7 @@ import shlex
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,11 @@ pytestmark = pytest.mark.slow
 FAULTY = "{python} -m reference_replica --listen 127.0.0.1:{port} --inject-fault duplicate-peek-response"
 
 
-def report(directory: Path) -> dict:  # type: ignore[type-arg]
-    return json.loads((directory / "conformance-artifacts" / "conformance-report.json").read_text())
+def report(directory: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (directory / "conformance-artifacts" / "conformance-report.json").read_text()
+    )
+    return data
 
 
 def test_quick_profile_passes_against_the_reference_replica(tmp_path: Path) -> None:

@@ -114,19 +114,17 @@ def test_a_failing_example_is_recorded_and_shrinks() -> None:
             if cmd.WhichOneof("kind") == "cancel_peek":
                 self.pending_findings.append(Finding("PEEK-1", "MUST", "PEEK-1: a second response"))
 
-    env: MachineEnv | None = None
+    env = MachineEnv(
+        new_backend=Failing,
+        storage_address="s",
+        ids=Ids(),
+        results=RunResults(),
+        test_id="t",
+        shrink_budget=3.0,
+    )
     with pytest.raises(ConformanceViolation, match="PEEK-1"):
-        backends: list[FakeBackend] = []
-        env = MachineEnv(
-            new_backend=lambda: backends.append(Failing()) or backends[-1],
-            storage_address="s",
-            ids=Ids(),
-            results=RunResults(),
-            test_id="t",
-            shrink_budget=3.0,
-        )
         run_state_machine_as_test(type("M", (ProtocolMachine,), {"env": env}), settings=FAST)
-    assert env is not None and env.last_failure is not None
+    assert env.last_failure is not None
     steps = env.last_failure.steps
     assert steps[-1]["op"] == "cancel_peek", "the minimal example ends with the step that broke the rule"
     assert len(steps) <= 8, steps

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.capabilities import Capabilities, CapabilitiesError, load_capabilities, parse_capabilities
 from conformance.known_failing import KnownFailingError, load_known_failing, parse_known_failing
-from conformance.report.build import RunInfo, build_report
+from conformance.report.build import Report, RunInfo, build_report
 from conformance.report.junit import SUITE_NAME, append_rule_suite
 from conformance.report.render import markdown, terminal_table
 from conformance.report.results import RunResults
@@ -55,8 +55,8 @@ def results(**exercised: int) -> RunResults:
     return r
 
 
-def status(report: object, rule_id: str) -> str:
-    return next(x.status for x in report.lines if x.id == rule_id)  # type: ignore[attr-defined]
+def status(report: Report, rule_id: str) -> str:
+    return next(x.status for x in report.lines if x.id == rule_id)
 
 
 def test_statuses_of_every_kind_of_rule() -> None:
