@@ -108,7 +108,6 @@ def run_machine(
             results=worker.results,
             test_id=request.node.nodeid,
             capabilities=worker.settings.capabilities,
-            writable=lambda: target.writable,
             shrink_budget=SHRINK_BUDGET.get(profile.name, 60.0),
         )
         bound = type(machine.__name__, (machine,), {"env": env, "__module__": machine.__module__})

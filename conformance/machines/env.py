@@ -44,7 +44,6 @@ class MachineEnv:
     results: RunResults
     test_id: str
     capabilities: Capabilities = field(default_factory=Capabilities)
-    writable: Callable[[], bool] = lambda: False
     shrink_budget: float = 60.0  # seconds of shrinking after the first failure
     examples: int = 0
     first_failure: ExampleRecord | None = None  # found while generating, with the full patience
