@@ -29,13 +29,15 @@ def run(extra: list[str]) -> int:
     return int(pytest.main(pytest_args(extra)))
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `run` to `python -m conformance` (see conformance.cli)."""
     p = subparsers.add_parser(
         "run",
-        help="run the conformance suite (default: against the bundled reference replica)",
-        description="Run the conformance suite with pytest. Every further argument goes to pytest, e.g. "
-        "--conformance-profile quick, --replica-addr HOST:PORT, -n 2, --junitxml FILE.",
+        help="run the conformance suite with pytest (default: against the bundled reference replica)",
+        description="Every argument after `run` goes to pytest, e.g. --conformance-profile quick, "
+        "--replica-addr HOST:PORT, -n 2, --junitxml FILE (`run -h` shows pytest's help).",
+        prefix_chars="+",  # so that pytest's own -x/--options are not parsed here
         add_help=False,
     )
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments for pytest")
-    p.set_defaults(handler=lambda ns: run(list(ns.pytest_args)))
+    p.set_defaults(run=lambda ns: run(list(ns.pytest_args)))
