@@ -59,11 +59,11 @@ def replica_for(worker: WorkerContext, *, fresh: bool, purpose: str) -> Iterator
     yield target
 
 
-def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callable[[], Backend]:
+def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callable[[float | None], Backend]:
     from conformance.steps.driver_backend import DriverBackend
 
-    def make() -> Backend:
-        return DriverBackend(worker, target)
+    def make(patience: float | None = None) -> Backend:
+        return DriverBackend(worker, target, patience)
 
     return make
 
@@ -174,7 +174,7 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
         pytest.skip(f"the replica does not declare {', '.join(missing)} (--capabilities)")
     with replica_for(worker, fresh=scenario.fresh_replica, purpose="scenario") as target:
         for _ in range(worker.settings.profile.scenario_repeats):
-            backend = new_backend_factory(worker, target)()
+            backend = new_backend_factory(worker, target)(None)
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
             failure: Exception | None = None
             try:

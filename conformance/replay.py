@@ -31,7 +31,7 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
     first: FailureRecord | None = None
     with replica_for(worker, fresh=scenario.fresh_replica, purpose="replay") as target:
         for i in range(runs):
-            backend = new_backend_factory(worker, target)()
+            backend = new_backend_factory(worker, target)(None)
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
             try:
                 runner.run_all(scenario.steps)

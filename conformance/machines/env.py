@@ -38,13 +38,14 @@ class ExampleRecord:
 
 @dataclass
 class MachineEnv:
-    new_backend: Callable[[], Backend]
+    new_backend: Callable[[float | None], Backend]  # patience override (None: the profile's)
     storage_address: str
     ids: Ids
     results: RunResults
     test_id: str
     capabilities: Capabilities = field(default_factory=Capabilities)
     shrink_budget: float = 60.0  # seconds of shrinking after the first failure
+    shrink_patience: float = 3.0  # liveness patience of shrink candidates
     examples: int = 0
     first_failure: ExampleRecord | None = None  # found while generating, with the full patience
     last_failure: ExampleRecord | None = None  # the latest (after shrinking: the minimal example)
@@ -52,24 +53,36 @@ class MachineEnv:
     _backends: dict[int, Backend] = field(default_factory=dict)
 
     def start_example(self, machine: str) -> StepRunner:
-        """A fresh runner; while shrinking past the budget, a dry one (see `_dry`)."""
+        """A fresh runner. While shrinking, candidates get a short patience, and past the shrink
+        budget a dry backend (see `_shrinking`)."""
         self.examples += 1
-        backend = self.new_backend() if not self._dry() else NullBackend()
+        mode = self._shrinking()
+        if mode == "dry":
+            backend: Backend = NullBackend()
+        elif mode == "short":
+            backend = self.new_backend(self.shrink_patience)
+        else:
+            backend = self.new_backend(None)
         runner = StepRunner(backend, Catalog(ids=self.ids, storage_address=self.storage_address))
         self._backends[id(runner)] = backend
         return runner
 
-    def _dry(self) -> bool:
-        """Past the shrink budget, candidates run dry: steps are planned (so Hypothesis draws exactly
-        the same data) but nothing is sent, so the candidate passes at once and the shrinker moves
-        on. Shrinking a liveness failure would otherwise cost a whole patience budget per candidate.
-        The final replay of the minimal example always runs for real."""
-        if self.first_failure_at is None or time.monotonic() - self.first_failure_at <= self.shrink_budget:
-            return False
+    def _shrinking(self) -> str:
+        """ "": not shrinking (or the final replay of the minimal example, which always runs for
+        real with the full patience). "short": shrinking, so a liveness failure of a candidate costs
+        `shrink_patience`, not a whole patience budget; a candidate that fails only for want of
+        patience is caught by the final replay (Hypothesis then reports it as flaky and the suite
+        reports the first failure, found with the full patience). "dry": past the shrink budget,
+        candidates are planned (so Hypothesis draws exactly the same data) but nothing is sent: they
+        pass at once and the shrinker gives up."""
+        if self.first_failure_at is None:
+            return ""
         try:
-            return not current_build_context().is_final
+            if current_build_context().is_final:
+                return ""
         except Exception:
-            return False
+            return ""
+        return "dry" if time.monotonic() - self.first_failure_at > self.shrink_budget else "short"
 
     def end_example(self, runner: StepRunner, failed: bool) -> None:
         backend = self._backends.pop(id(runner))

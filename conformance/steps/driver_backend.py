@@ -44,11 +44,14 @@ def driver_for(worker: Any, target: Any) -> Replica:
 
 
 class DriverBackend:
-    def __init__(self, worker: Any, target: Any) -> None:
+    def __init__(self, worker: Any, target: Any, patience: float | None = None) -> None:
+        """`patience` overrides the profile's for this backend's streams and waits (shrinking)."""
         self.target = target
         self.storage = target.storage
         self.replica = driver_for(worker, target)
-        self.patience: float = worker.settings.profile.patience
+        self._default_patience: float = self.replica.patience
+        self.patience: float = patience if patience is not None else self._default_patience
+        self.replica.patience = self.patience  # recorded in each StreamOpen: the oracle judges with it
         self.stream: Any = None
         self._events: list[history.Event] = []
         self.replica.recorder.listeners.append(self._events.append)
@@ -177,6 +180,7 @@ class DriverBackend:
     def close(self) -> None:
         if self.stream is not None:
             self.stream.close()
+        self.replica.patience = self._default_patience
         if self._events.append in self.replica.recorder.listeners:
             self.replica.recorder.listeners.remove(self._events.append)
 

@@ -42,7 +42,7 @@ def run(
 ) -> tuple[MachineEnv, list[FakeBackend]]:
     backends: list[FakeBackend] = []
 
-    def new() -> FakeBackend:
+    def new(patience: float | None) -> FakeBackend:
         backends.append(backend_factory())
         return backends[-1]
 
@@ -115,7 +115,7 @@ def test_a_failing_example_is_recorded_and_shrinks() -> None:
                 self.pending_findings.append(Finding("PEEK-1", "MUST", "PEEK-1: a second response"))
 
     env = MachineEnv(
-        new_backend=Failing,
+        new_backend=lambda patience: Failing(),
         storage_address="s",
         ids=Ids(),
         results=RunResults(),
@@ -142,7 +142,7 @@ def test_shrinking_past_the_budget_runs_dry_but_replays_for_real() -> None:
                 self.pending_findings.append(Finding("PEEK-1", "MUST", "PEEK-1: a second response"))
 
     env = MachineEnv(
-        new_backend=SlowFailing,
+        new_backend=lambda patience: SlowFailing(),
         storage_address="s",
         ids=Ids(),
         results=RunResults(),
