@@ -45,7 +45,7 @@ class MachineEnv:
     test_id: str
     capabilities: Capabilities = field(default_factory=Capabilities)
     shrink_budget: float = 60.0  # seconds of shrinking after the first failure
-    shrink_patience: float = 1.0  # liveness patience of shrink candidates (a local replica answers in ms)
+    shrink_patience: float = 0.5  # liveness patience of shrink candidates (a local replica answers in ms)
     examples: int = 0
     first_failure: ExampleRecord | None = None  # found while generating, with the full patience
     last_failure: ExampleRecord | None = None  # the latest (after shrinking: the minimal example)
