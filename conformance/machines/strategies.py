@@ -123,11 +123,14 @@ _FALLIBLE: Final = frozenset({"arith", "reduce", "constant"})
 
 
 def peek_mfps(columns: list[str]) -> st.SearchStrategy[Json]:
-    """The MFP of a peek: identity, a filter on column 0, or a projection."""
+    """The MFP of a peek: identity, a filter on column 0, a projection, or a division that errors
+    on rows where it divides by zero (an MFP error on a matching row: PEEK-10)."""
+    width = len(columns)
     return st.one_of(
         st.just({}),
         INTS.map(lambda v: {"predicates": [{"gte": [{"column": 0}, {"literal": v}]}]}),
-        st.just({"projection": [0]}) if len(columns) > 1 else st.just({}),
+        st.just({"projection": [0]}) if width > 1 else st.just({}),
+        st.just({"expressions": [{"div": [{"literal": 12}, {"column": 0}]}], "projection": [0, width]}),
     )
 
 
