@@ -129,8 +129,6 @@ def _machine_failed(
     env: MachineEnv,
     exc: BaseException,
 ) -> None:
-    if isinstance(exc, pytest.skip.Exception | pytest.fail.Exception):
-        raise exc
     intermittent = isinstance(exc, Flaky)
     # After shrinking, Hypothesis replays the minimal example last: last_failure is that one.
     # A Flaky failure did not reproduce: fall back on the first one found (full patience).
