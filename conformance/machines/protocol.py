@@ -37,7 +37,7 @@ from conformance.machines.strategies import (
 )
 from conformance.steps.catalog import Catalog, Collection
 from conformance.steps.plans import build_plan
-from conformance.steps.runner import StepRunner
+from conformance.steps.runner import NO_LIMIT, StepRunner
 from conformance.steps.values import encode_frontier
 
 Json = Any
@@ -104,6 +104,9 @@ class ProtocolMachine(RuleBasedStateMachine):
             self.run({"op": "create_shard", "shard": name, "columns": SHAPES[shape]})
             self.written[name] = Counter()
         self.run({"op": "connect"})
+        # Every example states its configuration, as a controller does in each iteration's history,
+        # so no example depends on what an earlier one left in the replica (spec 12 vs 14).
+        self.run({"op": "update_configuration", "max_result_size": NO_LIMIT})
         if init_now:
             self.run({"op": "initialization_complete"})
 

@@ -24,6 +24,10 @@ from conformance.steps.values import decode_row
 Json = Any
 
 
+# A max_result_size no result of the suite comes close to (spec 1.5): "no limit" in practice.
+NO_LIMIT = 1 << 40
+
+
 class ConformanceViolation(AssertionError):
     """The replica broke a MUST rule; the message is the oracle's explanation (rule id first)."""
 
@@ -86,6 +90,12 @@ class StepRunner:
                 steps.append({"op": "cancel_peek", "peek": p.name})
         for c in self.catalog.live():
             steps.append({"op": "drop", "id": c.name})
+        config = self.catalog.config
+        if config.HasField("max_result_size") and config.max_result_size != NO_LIMIT:
+            # Leave the replica as found. Whether a parameter outlives its connection is exactly
+            # what the configuration-per-connection scenario checks (spec 12, 14); generated
+            # sequences must not depend on the answer, so nothing leaks into the next example.
+            steps.append({"op": "update_configuration", "max_result_size": NO_LIMIT})
         steps.append({"op": "settle"})
         return steps
 

@@ -67,6 +67,15 @@ def test_teardown_initializes_cancels_drops_and_settles() -> None:
     assert runner().teardown_steps() == [], "nothing to settle before connecting"
 
 
+def test_teardown_leaves_no_result_size_limit_behind() -> None:
+    r = runner()
+    r.run_all([*STEPS[:2], {"op": "update_configuration", "max_result_size": 1}])
+    assert r.teardown_steps()[-2:] == [
+        {"op": "update_configuration", "max_result_size": 1 << 40},
+        {"op": "settle"},
+    ]
+
+
 def test_a_must_finding_stops_the_run_with_the_rule_first() -> None:
     backend = FakeBackend()
     r = runner(backend)
