@@ -182,9 +182,12 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
                 failure = exc
             finally:
                 _fold(worker, runner, request.node.nodeid)
-                backend.close()
+            executed = list(runner.executed)
+            if failure is not None:
+                runner.reset_after_failure()
+            backend.close()
             if failure is not None:  # outside the except block: the verdict is not an exception chain
-                _steps_failed(request, worker, target, scenario.name, runner, backend, failure)
+                _steps_failed(request, worker, target, scenario.name, executed, runner, backend, failure)
 
 
 def _fold(worker: WorkerContext, runner: StepRunner, test_id: str) -> None:
@@ -200,6 +203,7 @@ def _steps_failed(
     worker: WorkerContext,
     target: ReplicaTarget,
     source: str,
+    executed: list[Any],
     runner: StepRunner,
     backend: Backend,
     exc: Exception,
@@ -207,7 +211,5 @@ def _steps_failed(
     findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
     lines = getattr(backend, "history_lines", None)
-    record = FailureRecord(
-        source, list(runner.executed), findings, list(lines()) if callable(lines) else [], error
-    )
+    record = FailureRecord(source, executed, findings, list(lines()) if callable(lines) else [], error)
     fail(request, worker, record, death=target.death_verdict())

@@ -58,6 +58,8 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
                     )
             finally:
                 worker.results.add_exercised(runner.exercised)
+                if outcomes[-1:] != ["passed"]:
+                    runner.reset_after_failure()
                 backend.close()
             if target.death_verdict():
                 break

@@ -96,13 +96,14 @@ class MachineEnv:
         finally:
             self._fold(runner)
             history = _history_of(backend)
-            backend.close()
             if (failed or runner.violations) and not isinstance(backend, NullBackend):
                 record = ExampleRecord("", list(runner.executed), list(runner.violations), history, error)
+                runner.reset_after_failure()
                 if self.first_failure is None:
                     self.first_failure_at = time.monotonic()
                     self.first_failure = record
                 self.last_failure = record
+            backend.close()
 
     def _fold(self, runner: StepRunner) -> None:
         self.results.add_exercised(runner.exercised)

@@ -122,6 +122,7 @@ class Catalog:
     allow_writes_sent: bool = False  # in this run (replayed on reconnect)
     config: command_pb2.ProtoComputeParameters = field(default_factory=command_pb2.ProtoComputeParameters)
     features: set[str] = field(default_factory=set)  # op:*, sink:*, peek:* used so far
+    last_max_result_size: int | None = None  # the last value sent, on any connection
 
     # ---- the one entry point ----
 
@@ -143,6 +144,7 @@ class Catalog:
             self._forget(c)
         self.iteration += 1
         self.initialized = False
+        self.config = command_pb2.ProtoComputeParameters()  # this iteration's own configuration
         return A.Planned([A.Connect()])
 
     def _initialization_complete(self, step: Json) -> A.Planned:
@@ -161,6 +163,7 @@ class Catalog:
         params = command_pb2.ProtoComputeParameters()
         if "max_result_size" in step:
             params.max_result_size = step["max_result_size"]
+            self.last_max_result_size = step["max_result_size"]
         if "dyncfg" in step:
             params.dyncfg_updates.updates.update(step["dyncfg"])
         if "workload_class" in step:

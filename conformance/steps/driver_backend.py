@@ -53,6 +53,7 @@ class DriverBackend:
         self.patience: float = patience if patience is not None else self._default_patience
         self.replica.patience = self.patience  # recorded in each StreamOpen: the oracle judges with it
         self.stream: Any = None
+        self._streams: list[Any] = []  # every stream this backend opened, oldest first
         self._events: list[history.Event] = []
         self.replica.recorder.listeners.append(self._events.append)
         self._violations = len(self.replica.violations)
@@ -65,13 +66,30 @@ class DriverBackend:
 
     def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
         # A previous stream stays open: the replica must end it when the new one opens (TRANS-2).
+        self._await_older_streams_ended()
         try:
             self.stream = self.replica.connect()
         except ConnectError as e:
             self.target.unreachable = f"cannot reach the replica ({self.target.description}): {e}"
             raise WaitFailed(self.target.unreachable) from None
+        self._streams.append(self.stream)
         for cmd in replay:
             self.send(cmd)
+
+    def _await_older_streams_ended(self) -> None:
+        """Open streams one after the other, as the replica sees them.
+
+        TRANS-2 lets the newest connection win, and "newest" is the order in which the replica
+        sees the streams: two streams opened back to back can reach its handlers in either order
+        (gRPC orders messages within a stream, not across streams). So before opening another
+        stream, wait (boundedly) until the replica has ended every stream of this backend but the
+        current one; then it has seen the current one, and the next is unambiguously newer. If it
+        never ends them, the oracle's TRANS-2 obligation reports that.
+        """
+        older = [ps for stream in self._streams[:-1] for ps in stream.processes]
+        deadline = time.monotonic() + self.patience
+        while any(ps.open for ps in older) and time.monotonic() < deadline:
+            time.sleep(_POLL)
 
     def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:
         if self.stream is None:

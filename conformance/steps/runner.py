@@ -10,6 +10,7 @@ run with `ConformanceViolation` (rule id first); SHOULD-level warnings are only 
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ Json = Any
 
 # A max_result_size no result of the suite comes close to (spec 1.5): "no limit" in practice.
 NO_LIMIT = 1 << 40
+RESET_LIMIT: Json = {"op": "update_configuration", "max_result_size": NO_LIMIT}
 
 
 class ConformanceViolation(AssertionError):
@@ -90,14 +92,24 @@ class StepRunner:
                 steps.append({"op": "cancel_peek", "peek": p.name})
         for c in self.catalog.live():
             steps.append({"op": "drop", "id": c.name})
-        config = self.catalog.config
-        if config.HasField("max_result_size") and config.max_result_size != NO_LIMIT:
-            # Leave the replica as found. Whether a parameter outlives its connection is exactly
-            # what the configuration-per-connection scenario checks (spec 12, 14); generated
-            # sequences must not depend on the answer, so nothing leaks into the next example.
-            steps.append({"op": "update_configuration", "max_result_size": NO_LIMIT})
+        if self.limit_left_behind():
+            steps.append(RESET_LIMIT)
         steps.append({"op": "settle"})
         return steps
+
+    def limit_left_behind(self) -> bool:
+        """Leave the replica as found: whether a parameter outlives its connection is exactly what
+        the configuration-per-connection scenario checks (spec 12 vs 14), so no generated sequence
+        may depend on the answer, and no limit set here may leak into the next test."""
+        return self.catalog.last_max_result_size not in (None, NO_LIMIT)
+
+    def reset_after_failure(self) -> None:
+        """Best effort, after a failed run, not recorded: lift a result-size limit it set."""
+        if not self.limit_left_behind() or self.catalog.iteration == 0:
+            return
+        with contextlib.suppress(Exception):
+            for action in self.catalog.plan(dict(RESET_LIMIT)).actions:
+                self._perform(action, RESET_LIMIT)
 
     def teardown(self) -> None:
         for step in self.teardown_steps():
