@@ -110,6 +110,8 @@ class StepRunner:
         with contextlib.suppress(Exception):
             for action in self.catalog.plan(dict(RESET_LIMIT)).actions:
                 self._perform(action, RESET_LIMIT)
+            # Give the replica a moment to read it before the stream is closed (closing cancels).
+            self._perform(A.WaitQuiet(0.1), RESET_LIMIT)
 
     def teardown(self) -> None:
         for step in self.teardown_steps():
