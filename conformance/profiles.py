@@ -42,7 +42,7 @@ PROFILES: Final[dict[str, Profile]] = {
     "quick": Profile(
         "quick", max_examples=6, step_count=15, patience=10.0, derandomize=True, use_database=True
     ),
-    "ci": Profile("ci", max_examples=40, step_count=30, patience=20.0, derandomize=True, use_database=False),
+    "ci": Profile("ci", max_examples=100, step_count=30, patience=20.0, derandomize=True, use_database=False),
     "deep": Profile(
         "deep",
         max_examples=400,
