@@ -169,6 +169,7 @@ class DriverBackend:
     def settle(self) -> None:
         if self.stream is None:
             return
+        self._await_older_streams_ended()  # TRANS-2 is owed for them too (not only this connection's)
         try:
             self.stream.settle()
         except WaitError as e:
@@ -196,8 +197,12 @@ class DriverBackend:
         return [history.dumps(e) for e in self._events]
 
     def close(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
+        """Close every stream this backend opened that is still open, as the controller: nothing
+        of this example may still be open when the next one connects (the oracle cannot judge a
+        stream that ends while an older one is open; see _await_older_streams_ended)."""
+        for stream in self._streams:
+            if any(ps.open for ps in stream.processes):
+                stream.close()
         self.replica.patience = self._default_patience
         if self._events.append in self.replica.recorder.listeners:
             self.replica.recorder.listeners.remove(self._events.append)
