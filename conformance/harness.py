@@ -184,6 +184,9 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
             finally:
                 _fold(worker, runner, request.node.nodeid)
             executed = list(runner.executed)
+            unjudged = getattr(backend, "unjudged", None)
+            if callable(unjudged):
+                worker.results.add_unjudged(unjudged())
             if failure is not None:
                 runner.reset_after_failure()
             backend.close()

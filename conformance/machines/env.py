@@ -96,6 +96,7 @@ class MachineEnv:
         finally:
             self._fold(runner)
             history = _history_of(backend)
+            self.results.add_unjudged(_unjudged(backend))
             if (failed or runner.violations) and not isinstance(backend, NullBackend):
                 record = ExampleRecord("", list(runner.executed), list(runner.violations), history, error)
                 runner.reset_after_failure()
@@ -111,6 +112,11 @@ class MachineEnv:
         for f in runner.warnings:
             self.results.add_warning(f.rule_id, f.text, self.test_id)
         runner.warnings.clear()
+
+
+def _unjudged(backend: Backend) -> list[str]:
+    notes = getattr(backend, "unjudged", None)
+    return list(notes()) if callable(notes) else []
 
 
 def _history_of(backend: Backend) -> list[str]:

@@ -51,6 +51,16 @@ class RunResults:
         if rule_id not in self.first:
             self.first[rule_id] = FirstViolation(text, test)
 
+    def add_unjudged(self, notes: list[str], limit: int = 10) -> None:
+        """Situations the oracle could not judge, shown (a few) in the terminal summary."""
+        for note in notes:
+            line = f"not judged: {note}"
+            if (
+                len([n for n in self.notes if n.startswith("not judged: ")]) < limit
+                and line not in self.notes
+            ):
+                self.notes.append(line)
+
     def set_artifact(self, rule_id: str, artifact: str) -> None:
         first = self.first.get(rule_id)
         if first is not None and not first.artifact:

@@ -59,6 +59,7 @@ class DriverBackend:
         self._violations = len(self.replica.violations)
         self._warnings = len(self.replica.warnings)
         self._exercised = Counter(self.replica.oracle.exercised)
+        self._notes = len(getattr(self.replica.oracle, "notes", []))
         # Where the example starts: what the oracle must know about the replica (RO-1 needs it).
         self.replica.recorder.record(history.ReplicaState(writable=target.writable))
 
@@ -192,6 +193,11 @@ class DriverBackend:
         delta = now - self._exercised
         self._exercised = now
         return delta
+
+    def unjudged(self) -> list[str]:
+        """Situations the oracle could not judge since this backend started (e.g. racing streams)."""
+        notes: list[str] = list(getattr(self.replica.oracle, "notes", []))
+        return notes[self._notes :]
 
     def history_lines(self) -> list[str]:
         return [history.dumps(e) for e in self._events]

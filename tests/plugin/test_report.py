@@ -115,6 +115,14 @@ def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
     ]
 
 
+def test_unjudged_situations_are_noted_a_few_times() -> None:
+    r = RunResults()
+    r.add_unjudged(
+        [f"c{i} ended while c{i - 1} was open" for i in range(20)] + ["c1 ended while c0 was open"]
+    )
+    assert len(r.notes) == 10 and r.notes[0] == "not judged: c0 ended while c-1 was open"
+
+
 def test_results_cross_processes_as_json_and_merge() -> None:
     a, b = results(PEEK_1=2), results(PEEK_1=3, SUB_1=1)
     a.add_violation("PEEK-2", "first", "t1")
