@@ -28,8 +28,7 @@ RULES: tuple[Rule, ...] = (
         summary="No `Frontiers` for an id that the current iteration did not create.",
         upstream=("R35",),
         observed_by=(
-            "a `Frontiers` for an id never exported in this iteration (ids of earlier "
-            "iterations: RECON-1)"
+            "a `Frontiers` for an id never exported in this iteration (ids of earlier iterations: RECON-1)"
         ),
     ),
     Rule(
@@ -38,8 +37,7 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "The first reported value of each kind is `>=` the collection's `as_of` in the "
-            "current iteration."
+            "The first reported value of each kind is `>=` the collection's `as_of` in the current iteration."
         ),
         upstream=("R36", "R94"),
         observed_by="a first report of some kind below `as_of`",

@@ -111,10 +111,7 @@ RULES: tuple[Rule, ...] = (
         level="MUST",
         kind="safety",
         section=SECTION,
-        summary=(
-            "A peek whose target holds errors, or a negative multiplicity, at `t` is answered "
-            "`Error`."
-        ),
+        summary=("A peek whose target holds errors, or a negative multiplicity, at `t` is answered `Error`."),
         upstream=("R57", "R59"),
         observed_by="`Rows` for such a peek",
     ),
@@ -134,10 +131,7 @@ RULES: tuple[Rule, ...] = (
         section=SECTION,
         summary="A result whose size exceeds `max_result_size` is answered `Error`.",
         upstream=("R62",),
-        observed_by=(
-            "`Rows` larger than every `max_result_size` in effect while the peek was "
-            "answerable"
-        ),
+        observed_by=("`Rows` larger than every `max_result_size` in effect while the peek was answerable"),
     ),
     Rule(
         id="PEEK-13",

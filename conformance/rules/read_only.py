@@ -31,8 +31,7 @@ RULES: tuple[Rule, ...] = (
         ),
         upstream=("R89",),
         observed_by=(
-            "on such a connection, a view's write frontier stays below its inputs after the "
-            "patience budget"
+            "on such a connection, a view's write frontier stays below its inputs after the patience budget"
         ),
     ),
     Rule(

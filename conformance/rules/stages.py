@@ -13,10 +13,7 @@ RULES: tuple[Rule, ...] = (
         level="MUST",
         kind="safety",
         section=SECTION,
-        summary=(
-            "The replica sends no response on a connection before that connection's "
-            "`CreateInstance`."
-        ),
+        summary=("The replica sends no response on a connection before that connection's `CreateInstance`."),
         upstream=("R10",),
         observed_by="any response that arrives while `CreateInstance` has not been sent on the stream",
     ),

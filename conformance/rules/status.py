@@ -36,8 +36,7 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "For each `(collection, lir_id, worker_id)`, `hydrated` never goes from true back to "
-            "false."
+            "For each `(collection, lir_id, worker_id)`, `hydrated` never goes from true back to false."
         ),
         upstream=("R82",),
         observed_by="a false after a true",

@@ -100,8 +100,7 @@ RULES: tuple[Rule, ...] = (
         summary="A batch whose updates exceed `max_result_size` carries `error` instead.",
         upstream=("R74",),
         observed_by=(
-            "an `updates` batch larger than every `max_result_size` in effect while it could "
-            "be produced"
+            "an `updates` batch larger than every `max_result_size` in effect while it could be produced"
         ),
     ),
     Rule(
@@ -123,8 +122,7 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "After a batch with `upper = []`, nothing more is sent for the subscribe, not even "
-            "`DroppedAt`."
+            "After a batch with `upper = []`, nothing more is sent for the subscribe, not even `DroppedAt`."
         ),
         upstream=("R70",),
         observed_by="any response for the subscribe after its final batch",
@@ -140,8 +138,7 @@ RULES: tuple[Rule, ...] = (
         ),
         upstream=("R71", "A6"),
         observed_by=(
-            "a `DroppedAt` without a drop, a second one, one with another frontier, or a "
-            "batch after it"
+            "a `DroppedAt` without a drop, a second one, one with another frontier, or a batch after it"
         ),
     ),
     Rule(

@@ -31,10 +31,7 @@ RULES: tuple[Rule, ...] = (
             "old stream is ever sent on the new one."
         ),
         upstream=("R5", "R96"),
-        observed_by=(
-            "the old stream is still open after the patience budget, once a new stream has "
-            "started"
-        ),
+        observed_by=("the old stream is still open after the patience budget, once a new stream has started"),
     ),
     Rule(
         id="TRANS-3",
@@ -63,8 +60,7 @@ RULES: tuple[Rule, ...] = (
         ),
         upstream=("R6",),
         observed_by=(
-            "robustness profile: the status code, then a new stream that completes the "
-            "creation stage"
+            "robustness profile: the status code, then a new stream that completes the creation stage"
         ),
     ),
     Rule(
