@@ -9,6 +9,7 @@ from __future__ import annotations
 from conformance import frontiers
 from conformance.oracle.bounds import allowed_max
 from conformance.oracle.context import Context
+from conformance.oracle.describe import fmt_interval
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Collection, Iteration, StreamState
 from conformance.storage import StorageEvent
@@ -86,7 +87,7 @@ def _check_view_write(
                 where,
                 subject,
                 [f"shard contents at t={t} equal the view's: {fmt_multiset(want)}"],
-                f"after a write [{frontiers.fmt(ev.lower)}, {frontiers.fmt(ev.upper)}) the shard holds "
+                f"after a write {fmt_interval(ev.lower, ev.upper)} the shard holds "
                 f"{fmt_multiset(got)}: {explain_difference(want, got)}",
             )
             return

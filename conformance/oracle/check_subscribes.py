@@ -17,6 +17,7 @@ from conformance.ids import gid_str
 from conformance.oracle.bounds import allowed_max, cite, progress_bound
 from conformance.oracle.config import classify, exceeds, fits, result_size
 from conformance.oracle.context import Context
+from conformance.oracle.describe import fmt_interval
 from conformance.oracle.multisets import consolidate, explain_difference, fmt_multiset, subtract
 from conformance.oracle.state import Chain, Collection, Iteration, StreamState
 from conformance.rows import Row, fmt_row, row_from_proto
@@ -66,7 +67,7 @@ def _what(msg: response_pb2.ProtoSubscribeResponseKind) -> str:
     if msg.resp.WhichOneof("kind") == "dropped_at":
         return f"DroppedAt({frontiers.fmt(_f(msg.resp.dropped_at))})"
     b = msg.resp.batch
-    return f"a batch [{frontiers.fmt(_f(b.lower))}, {frontiers.fmt(_f(b.upper))})"
+    return f"a batch {fmt_interval(_f(b.lower), _f(b.upper))}"
 
 
 def _f(a: common_pb2.ProtoU64Antichain) -> Frontier:
@@ -108,7 +109,7 @@ def _batch(
 ) -> None:
     subject = f"subscribe {c.id}"
     lower, upper = _f(b.lower), _f(b.upper)
-    interval = f"[{frontiers.fmt(lower)}, {frontiers.fmt(upper)})"
+    interval = fmt_interval(lower, upper)
     ctx.exercise("SUB-12")
     if chain.dropped_at:
         ctx.flag("SUB-12", ss, subject, ["nothing after DroppedAt"], f"a batch {interval}")
@@ -212,7 +213,7 @@ def _error_batch(
                 ss,
                 f"subscribe {c.id}",
                 ["updates: the collection holds no errors there and its changes fit max_result_size"],
-                f"an error batch [{frontiers.fmt(lower)}, {frontiers.fmt(upper)}) ({text!r})",
+                f"an error batch {fmt_interval(lower, upper)} ({text!r})",
             )
     chain.errored = True
     chain.content_checked = False
@@ -229,7 +230,7 @@ def _updates_batch(
     ups: list[tuple[int, Row, int]],
 ) -> None:
     subject = f"subscribe {c.id}"
-    interval = f"[{frontiers.fmt(lower)}, {frontiers.fmt(upper)})"
+    interval = fmt_interval(lower, upper)
     ctx.exercise("SUB-4", "SUB-5", "SUB-6", "SUB-8")
     if chain.errored:
         ctx.flag(

@@ -28,8 +28,21 @@ def fmt_antichain(a: common_pb2.ProtoU64Antichain) -> str:
 FrontierField = Literal["write_frontier", "input_frontier", "output_frontier"]
 
 
+def fmt_interval(lower: int, upper: int) -> str:
+    """`[2, 4)`; an empty upper frontier shows as `[]`, as in the spec (`[0, [])`)."""
+
+    def t(f: int) -> str:
+        return "[]" if f == frontiers.EMPTY else str(f)
+
+    return f"[{t(lower)}, {t(upper)})"
+
+
 def _opt_frontier(msg: response_pb2.ProtoFrontiersResponse, name: FrontierField) -> str:
     return fmt_antichain(getattr(msg, name)) if msg.HasField(name) else "absent"
+
+
+def _lenient(a: common_pb2.ProtoU64Antichain) -> int:
+    return min(a.elements) if a.elements else frontiers.EMPTY
 
 
 def _rows_preview(rows: list[str], total: int) -> str:
@@ -119,7 +132,7 @@ def response(resp: response_pb2.ProtoComputeResponse) -> str:
         sub_variant = sr.resp.WhichOneof("kind")
         if sub_variant == "batch":
             b = sr.resp.batch
-            interval = f"[{fmt_antichain(b.lower)}, {fmt_antichain(b.upper)})"
+            interval = fmt_interval(_lenient(b.lower), _lenient(b.upper))
             contents = b.updates.WhichOneof("kind")
             if contents == "error":
                 body = f"Batch {interval} error {b.updates.error!r}"
@@ -163,7 +176,7 @@ def storage(ev: StorageEvent) -> str:
     if ev.kind == "append":
         return (
             f"storage append {where} by {ev.writer_id}: "
-            f"[{frontiers.fmt(ev.lower)}, {frontiers.fmt(ev.upper)}) {len(ev.updates)} update(s)"
+            f"{fmt_interval(ev.lower, ev.upper)} {len(ev.updates)} update(s)"
         )
     if ev.kind == "create_shard":
         return f"storage create {where} upper={frontiers.fmt(ev.upper)} since={ev.since}"

@@ -73,7 +73,9 @@ def test_every_rule_names_its_origin() -> None:
 def test_parser_notices_a_disagreement(spec: dict[str, tuple[int, str, str, str]]) -> None:
     """The comparison is not vacuous: a spec with one rule changed is seen to differ."""
     text = SPEC.read_text(encoding="utf-8")
-    changed = spec_rules(text.replace("| PEEK-3 | MUST |", "| PEEK-3 | SHOULD |").replace("| SUB-2 |", "| SUB-99 |"))
+    changed = spec_rules(
+        text.replace("| PEEK-3 | MUST |", "| PEEK-3 | SHOULD |").replace("| SUB-2 |", "| SUB-99 |")
+    )
     assert changed["PEEK-3"][1] == "SHOULD" != RULES["PEEK-3"].level
     assert "SUB-99" in changed and "SUB-99" not in RULES and "SUB-2" not in changed
 
