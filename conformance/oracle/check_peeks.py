@@ -13,11 +13,11 @@ from compute_protocol.v1 import response_pb2
 
 from conformance import frontiers
 from conformance.ids import uuid_str
-from conformance.model import Contents
 from conformance.oracle.bounds import cite, peek_final
 from conformance.oracle.config import classify, describe_window, exceeds, fits, result_size
 from conformance.oracle.context import Context
 from conformance.oracle.describe import short_uuid
+from conformance.oracle.model_api import PeekExpectationLike
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Iteration, Peek, StreamState
 from conformance.rows import Row, row_from_proto
@@ -82,8 +82,8 @@ def _alternatives(p: Peek, excluding: str) -> list[str]:
     return [o for o in options if not excluding or not o.startswith(excluding)]
 
 
-def _expected(it: Iteration, p: Peek) -> Contents:
-    return it.model.expected_peek(p.cmd)
+def _expected(it: Iteration, p: Peek) -> PeekExpectationLike:
+    return it.model.expected_peek(p.cmd, p.since)
 
 
 def _judge_rows(
@@ -110,13 +110,12 @@ def _judge_rows(
         return
     expected = _expected(it, p)
     ctx.exercise("PEEK-10")
-    if expected.holds_errors() or expected.has_negative():
-        why = "errors" if expected.holds_errors() else "a negative multiplicity"
+    if expected.error_required:
         ctx.flag(
             "PEEK-10",
             ss,
             subject,
-            [f"Error: the target holds {why} at t={p.t}"],
+            [f"Error: {why}" for why in expected.must_error],
             f"Rows ({len(entries)} entries)",
         )
         return
@@ -148,19 +147,20 @@ def _judge_rows(
     got: dict[Row, int] = {}
     for r, m in entries:
         got[r] = got.get(r, 0) + m
-    if p.cmd.finishing.HasField("limit"):
-        ctx.exercise("PEEK-8")
-        reason = it.model.check_finishing(p.cmd.finishing, expected.rows, got)
-        if reason is not None:
-            ctx.flag(
-                "PEEK-8",
-                ss,
-                subject,
-                [f"a thinning of {fmt_multiset(expected.rows)} from which the finishing can be computed"],
-                f"Rows {fmt_multiset(got)}: {reason}",
-            )
+    limited = p.cmd.finishing.HasField("limit")
+    ctx.exercise("PEEK-8" if limited else "PEEK-7")
+    reason = it.model.check_finishing(got, expected.rows, p.cmd.finishing)
+    if reason is None:
         return
-    if got != expected.rows:
+    if limited:
+        ctx.flag(
+            "PEEK-8",
+            ss,
+            subject,
+            [f"a thinning of {fmt_multiset(expected.rows)} from which the finishing can be computed"],
+            f"Rows {fmt_multiset(got)}: {reason}",
+        )
+    else:
         ctx.flag(
             "PEEK-7",
             ss,
@@ -177,10 +177,10 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
         return
     final = peek_final(ctx, it, p)
     expected = _expected(it, p)
-    if expected.holds_errors() or expected.has_negative():
+    if expected.error_permitted:
         ctx.exercise("PEEK-10")
         return
-    size = result_size(expected.rows)
+    size = expected.size()
     start = max(p.seq, p.final_seq or p.seq) if final else ctx.seq
     if exceeds(size, it.config.window(start, ctx.seq)):
         ctx.exercise("PEEK-12")

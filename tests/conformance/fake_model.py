@@ -8,12 +8,14 @@ with as_of and until applied, and peeks with identity MFPs only. The real evalua
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2, plan_pb2
 
 from conformance.frontiers import EMPTY, Frontier
 from conformance.ids import GlobalId, gid_str
 from conformance.model import Contents
+from conformance.oracle.config import result_size
 from conformance.rows import Row, row_from_proto
 from conformance.storage import ShardView
 
@@ -132,34 +134,62 @@ class FakeModel:
     def until(self, collection_id: GlobalId) -> Frontier:
         return self.window[collection_id][1]
 
-    def expected_peek(self, peek: command_pb2.ProtoPeek) -> Contents:
+    def expected_peek(self, peek: command_pb2.ProtoPeek, since: int) -> FakeExpectation:
         mfp = peek.map_filter_project.mfp
         if mfp.expressions or mfp.predicates or list(mfp.projection) != list(range(mfp.input_arity)):
             raise NotImplementedError("the fake model peeks with identity MFPs only")
+        if peek.timestamp < since:
+            return FakeExpectation({}, must_error=(f"{peek.timestamp} is below the since {since}",))
         literals = {row_from_proto(r) for r in peek.key}
         if peek.WhichOneof("target") == "persist":
             rows = self.shards.contents_at(peek.persist.metadata.shard_id, peek.timestamp)
             if literals:
                 (lit,) = literals
                 rows = {r: m for r, m in rows.items() if r[: len(lit)] == lit}
-            return Contents(rows=dict(rows))
+            return FakeExpectation(dict(rows))
         target = gid_str(peek.index.id)
         c = self.contents(target, peek.timestamp)
+        rows = c.rows
         if literals:
             key = self.keys[target]
-            c = Contents({r: m for r, m in c.rows.items() if tuple(r[k] for k in key) in literals}, c.errors)
-        return c
+            rows = {r: m for r, m in rows.items() if tuple(r[k] for k in key) in literals}
+        must = []
+        if c.errors:
+            must.append(f"{target} holds errors")
+        if any(m < 0 for m in rows.values()):
+            must.append(f"{target} has a negative multiplicity")
+        return FakeExpectation(rows, must_error=tuple(must))
 
     def check_finishing(
-        self, finishing: command_pb2.ProtoRowSetFinishing, full: dict[Row, int], got: dict[Row, int]
+        self, returned: dict[Row, int], full: dict[Row, int], finishing: command_pb2.ProtoRowSetFinishing
     ) -> str | None:
-        extra = {r: m - full.get(r, 0) for r, m in got.items() if m > full.get(r, 0)}
+        extra = {r: m - full.get(r, 0) for r, m in returned.items() if m > full.get(r, 0)}
         if extra:
             return f"rows not in the full answer: {extra}"
+        if not finishing.HasField("limit"):
+            return None if returned == full else "not the full answer"
         need = min(finishing.offset + finishing.limit, sum(full.values()))
-        if sum(got.values()) < need:
-            return f"{sum(got.values())} rows, fewer than {need}"
+        if sum(returned.values()) < need:
+            return f"{sum(returned.values())} rows, fewer than {need}"
         return None
+
+
+@dataclass(frozen=True)
+class FakeExpectation:
+    rows: dict[Row, int]
+    must_error: tuple[str, ...] = ()
+    may_error: tuple[str, ...] = ()
+
+    @property
+    def error_required(self) -> bool:
+        return bool(self.must_error)
+
+    @property
+    def error_permitted(self) -> bool:
+        return bool(self.must_error or self.may_error)
+
+    def size(self) -> int:
+        return result_size(r for r, m in self.rows.items() if m > 0)
 
 
 def _gets(plan: plan_pb2.ProtoPlan) -> Iterable[GlobalId]:
