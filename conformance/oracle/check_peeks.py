@@ -140,7 +140,6 @@ def _judge_rows(
         return
     if len(it.streams) > 1:
         return
-    ctx.exercise("PEEK-7")
     if any(m <= 0 for _, m in entries):
         ctx.flag("PEEK-7", ss, subject, ["every count at least 1"], "an entry with count 0")
         return
