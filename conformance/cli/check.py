@@ -10,14 +10,12 @@ command that breaks a CTRL rule, which is a bug of the suite that wrote it).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
 from conformance.history import read_history
 from conformance.oracle import ControllerError, Oracle, format_violation
-from conformance.oracle.model_api import ModelFactory
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -29,17 +27,7 @@ def register(sub: Any) -> None:
         "--patience", type=float, default=None, help="liveness budget in seconds (default: as recorded)"
     )
     p.add_argument("--strict", action="store_true", help="SHOULD-level warnings fail the check too")
-    p.add_argument("--model-factory", default=None, metavar="MODULE:NAME", help=argparse.SUPPRESS)
     p.set_defaults(run=run)
-
-
-def _factory(spec: str | None) -> ModelFactory | None:
-    """An alternative model evaluator (tests use a small stand-in)."""
-    if spec is None:
-        return None
-    module, _, name = spec.partition(":")
-    factory: ModelFactory = getattr(importlib.import_module(module), name)
-    return factory
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"note: the last line of {args.history} was cut short (a crash?) and is ignored", file=sys.stderr
         )
-    oracle = Oracle(patience=args.patience, model_factory=_factory(args.model_factory))
+    oracle = Oracle(patience=args.patience)
     try:
         oracle.consume_all(history.events)
     except ControllerError as exc:

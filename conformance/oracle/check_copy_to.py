@@ -85,7 +85,7 @@ def _alternatives(c: Collection, excluding: str) -> list[str]:
 
 def _judge_count(ctx: Context, it: Iteration, ss: StreamState, c: Collection, n: int) -> None:
     subject = f"copy-to {c.id}"
-    blob = ctx.shards.blobs.get(c.blob_key)
+    blob = ctx.shards.blob(c.blob_key)
     if blob is None or blob.writer_id == SUITE_WRITER:
         ctx.flag(
             "COPY-4",

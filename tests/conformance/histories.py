@@ -40,7 +40,6 @@ from conformance.ids import GlobalId, gid_proto, uuid_proto
 from conformance.oracle import Oracle, Violation
 from conformance.rows import Row, row_to_proto
 from conformance.storage import SUITE_WRITER, StorageEvent, Update
-from tests.conformance.fake_model import FakeModel
 
 STORAGE = "127.0.0.1:9"
 REPLICA_WRITER = "replica"
@@ -58,6 +57,7 @@ class History:
         self.storage_seq = 0
         self.sources: dict[str, GlobalId] = {}
         self.streams: dict[str, Epoch] = {}
+        self.uppers: dict[str, Frontier] = {}
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ class History:
         return self
 
     def oracle(self, *, patience: float | None = None) -> Oracle:
-        o = Oracle(patience=patience, model_factory=FakeModel)
+        o = Oracle(patience=patience)
         o.consume_all(self.events)
         return o
 
@@ -128,18 +128,21 @@ class History:
         self.storage_seq += 1
         return self.add(Storage(event=StorageEvent(seq=self.storage_seq, time=self.now, **kw)))  # type: ignore[arg-type]
 
-    def shard(self, shard_id: str, *, upper: Frontier = 0, since: int = 0) -> Self:
-        return self._storage(kind="create_shard", shard_id=shard_id, upper=upper, since=since)
+    def shard(self, shard_id: str, *, upper: Frontier = 0, since: int = 0, arity: int = 1) -> Self:
+        self.uppers[shard_id] = upper
+        return self._storage(kind="create_shard", shard_id=shard_id, upper=upper, since=since, arity=arity)
 
     def write(
         self,
         shard_id: str,
         updates: Iterable[Update],
         *,
-        lower: Frontier = 0,
         upper: Frontier,
         writer: str = SUITE_WRITER,
     ) -> Self:
+        """An applied CompareAndAppend from the shard's current upper to `upper`."""
+        lower = self.uppers.get(shard_id, 0)
+        self.uppers[shard_id] = upper
         return self._storage(
             kind="append",
             shard_id=shard_id,

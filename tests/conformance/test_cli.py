@@ -15,7 +15,6 @@ from conformance.rules import RULES
 from tests.conformance import breakers
 from tests.conformance.histories import History
 
-FAKE = ["--model-factory", "tests.conformance.fake_model:FakeModel"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,7 +28,7 @@ def saved(tmp_path: Path, h: History, name: str = "h.jsonl") -> Path:
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """Exit code and stdout+stderr of `check`."""
-    code = main(["check", *args, *FAKE])
+    code = main(["check", *args])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
@@ -93,7 +92,7 @@ def test_module_entry_point(tmp_path: Path) -> None:
     path = saved(tmp_path, breakers.trans_3(True))
     env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'protos'}", "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance", "check", str(path), *FAKE],
+        [sys.executable, "-m", "conformance", "check", str(path)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -19,7 +19,6 @@ from conformance.history import Command, StreamEnd, read_history
 from conformance.ids import gid_str
 from conformance.oracle import ControllerError, Oracle
 from conformance.rows import row, row_to_proto
-from tests.conformance.fake_model import FakeModel
 from tests.conformance.fake_servers import (
     FakeReplica,
     Resp,
@@ -71,7 +70,7 @@ def serve(fakes: list[FakeReplica], behaviour: object, *, raw: bool = False) -> 
 
 def replica_for(f: FakeReplica, tmp_path: Path | None = None, **kw: object) -> Replica:
     history = tmp_path / "history.jsonl" if tmp_path is not None else None
-    return Replica(f.address, patience=PATIENCE, model_factory=FakeModel, history=history, **kw)  # type: ignore[arg-type]
+    return Replica(f.address, patience=PATIENCE, history=history, **kw)  # type: ignore[arg-type]
 
 
 def constant_index(s: Stream, *, peek: bool = True) -> None:
@@ -119,7 +118,7 @@ def test_happy_path_and_offline_check_agrees(fakes: list[FakeReplica], tmp_path:
         assert replica.violations == [] and replica.warnings == []
         assert replica.oracle.exercised["PEEK-7"] == 1
     assert [c.WhichOneof("kind") for c in f.received][:2] == ["create_timely", "create_instance"]
-    offline = Oracle(model_factory=FakeModel)
+    offline = Oracle()
     events = read_history(tmp_path / "history.jsonl").events
     offline.consume_all(events)
     assert offline.violations == [] and len(events) == len(replica.events)
@@ -151,7 +150,7 @@ def test_large_messages_get_through(fakes: list[FakeReplica]) -> None:
 
 def test_commands_fan_out_to_processes(fakes: list[FakeReplica]) -> None:
     p0, p1 = serve(fakes, answering(good)), serve(fakes, answering(good))
-    with Replica([p0.address, p1.address], patience=PATIENCE, model_factory=FakeModel) as replica:
+    with Replica([p0.address, p1.address], patience=PATIENCE) as replica:
         s = replica.connect()
         s.send(cmd.update_configuration(max_result_size=1 << 40))
         constant_index(s, peek=False)
@@ -258,7 +257,7 @@ def test_undecodable_response_is_trans_3(fakes: list[FakeReplica]) -> None:
 
 def test_replica_dying_mid_wait_ends_the_wait(fakes: list[FakeReplica]) -> None:
     f = serve(fakes, silent)
-    with Replica(f.address, patience=10.0, model_factory=FakeModel) as replica:
+    with Replica(f.address, patience=10.0) as replica:
         s = replica.connect()
         constant_index(s)
         threading.Timer(0.3, f.stop).start()
@@ -270,7 +269,7 @@ def test_replica_dying_mid_wait_ends_the_wait(fakes: list[FakeReplica]) -> None:
 
 
 def test_unreachable_replica_is_a_connect_error() -> None:
-    replica = Replica("127.0.0.1:1", patience=PATIENCE, connect_timeout=0.3, model_factory=FakeModel)
+    replica = Replica("127.0.0.1:1", patience=PATIENCE, connect_timeout=0.3)
     with pytest.raises(ConnectError, match=r"127\.0\.0\.1:1"):
         replica.connect()
     replica.close()

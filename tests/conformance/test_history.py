@@ -24,7 +24,6 @@ from conformance.oracle import Oracle
 from conformance.rows import row
 from conformance.storage import StorageEvent
 from tests.conformance.breakers import CASES
-from tests.conformance.fake_model import FakeModel
 from tests.conformance.histories import History
 
 
@@ -102,7 +101,7 @@ def test_offline_verdicts_equal_live_ones(tmp_path: Path, rule_id: str) -> None:
         live = h.oracle()
         path = tmp_path / f"{case.__name__}.jsonl"
         _write(path, h)
-        offline = Oracle(model_factory=FakeModel)
+        offline = Oracle()
         offline.consume_all(read_history(path).events)
         assert [v.key() for v in offline.violations] == [v.key() for v in live.violations]
         assert [v.key() for v in offline.warnings] == [v.key() for v in live.warnings]

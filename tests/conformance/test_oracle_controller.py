@@ -12,7 +12,6 @@ from conformance.history import StreamOpen
 from conformance.oracle import ControllerError, Oracle
 from conformance.rows import row
 from tests.conformance.breakers import R1, indexed, viewed
-from tests.conformance.fake_model import FakeModel
 from tests.conformance.histories import STORAGE, History
 
 
@@ -23,7 +22,7 @@ def refused(h: History, command: cmd.Cmd, stream: str = "c1") -> ControllerError
         o.precheck(stream, command)
     h.send(stream, command)
     with pytest.raises(ControllerError) as offline:
-        Oracle(model_factory=FakeModel).consume_all(h.events)
+        Oracle().consume_all(h.events)
     assert live.value.rule == offline.value.rule
     return live.value
 
@@ -142,7 +141,7 @@ def test_epochs_only_grow() -> None:
     h = History().connect("c1")
     h.add(StreamOpen(stream="c0", epoch=(999, 9), address="x"))
     with pytest.raises(ControllerError) as err:
-        Oracle(model_factory=FakeModel).consume_all(h.events)
+        Oracle().consume_all(h.events)
     assert err.value.rule == "CREATE-1"
 
 

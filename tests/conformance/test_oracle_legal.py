@@ -182,7 +182,7 @@ def test_subscribe_progress_one_batch_at_a_time() -> None:
     h.connect("c1", init=True)
     h.shard("a").write("a", [(R1, 0, 1)], upper=2)
     h.subscribe("c1", "u1", source="a").batch("c1", "u1", 0, 2, [(0, R1, 1)])
-    h.write("a", [(R2, 3, 1)], lower=2, upper=4).batch("c1", "u1", 2, 4, [(3, R2, 1)])
+    h.write("a", [(R2, 3, 1)], upper=4).batch("c1", "u1", 2, 4, [(3, R2, 1)])
     clean(late(h))
 
 
