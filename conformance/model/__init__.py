@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compute_protocol.v1 import dataflow_pb2
+
 from conformance.frontiers import Frontier
 from conformance.ids import GlobalId
 from conformance.rows import Row
