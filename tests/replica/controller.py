@@ -48,6 +48,7 @@ class Controller:
         self.code: grpc.StatusCode | None = None
         self.details = ""
         self.ended = False
+        self._syncs = 0
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -88,6 +89,21 @@ class Controller:
     def start(self, *commands: command_pb2.ProtoComputeCommand, epoch: int = 1) -> Controller:
         """Creation, then `commands` during initialization, then InitializationComplete."""
         return self.handshake(epoch).send(*commands, plans.initialization_complete())
+
+    def sync(self) -> None:
+        """Return once the replica has processed every command sent so far.
+
+        Commands are processed in order, so the answer to a fresh peek proves it. This orders
+        the test's next storage write after those commands (storage events travel on other
+        streams and could otherwise overtake them).
+        """
+        self._syncs += 1
+        n = 1_000_000 + self._syncs
+        desc = plans.dataflow(
+            0, objects=[(n, plans.constant(0, []))], indexes=[plans.index_export(n + 1, n, [])]
+        )
+        self.send(plans.create_dataflow(desc), plans.peek(n, n + 1, 0, 0))
+        self.peek(n)
 
     def close(self) -> None:
         self._call.cancel()
@@ -164,13 +180,21 @@ class Controller:
             value = self.frontier(collection, kind)
             return value if value is not None and value >= at_least else None
 
-        return self.wait(find, f"{kind} of u{collection} to reach {at_least} (now {self.frontier(collection, kind)})")
+        return self.wait(
+            find, f"{kind} of u{collection} to reach {at_least} (now {self.frontier(collection, kind)})"
+        )
 
     def subscribe_responses(self, collection: int) -> list[response_pb2.ProtoSubscribeResponse]:
         g = plans.gid(collection)
-        return [r.subscribe_response.resp for r in self.of_kind("subscribe_response") if r.subscribe_response.id == g]
+        return [
+            r.subscribe_response.resp
+            for r in self.of_kind("subscribe_response")
+            if r.subscribe_response.id == g
+        ]
 
-    def wait_subscribe_upper(self, collection: int, at_least: int) -> list[response_pb2.ProtoSubscribeResponse]:
+    def wait_subscribe_upper(
+        self, collection: int, at_least: int
+    ) -> list[response_pb2.ProtoSubscribeResponse]:
         def find() -> list[response_pb2.ProtoSubscribeResponse] | None:
             found = self.subscribe_responses(collection)
             batches = [r.batch for r in found if r.WhichOneof("kind") == "batch"]
@@ -182,7 +206,9 @@ class Controller:
 
     def copy_to_responses(self, collection: int) -> list[response_pb2.ProtoCopyToResponse]:
         g = plans.gid(collection)
-        return [r.copy_to_response.resp for r in self.of_kind("copy_to_response") if r.copy_to_response.id == g]
+        return [
+            r.copy_to_response.resp for r in self.of_kind("copy_to_response") if r.copy_to_response.id == g
+        ]
 
     def copy_to(self, collection: int) -> response_pb2.ProtoCopyToResponse:
         def find() -> response_pb2.ProtoCopyToResponse | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from compute_protocol.v1 import command_pb2, common_pb2, dataflow_pb2, plan_pb2, response_pb2
 
@@ -42,6 +42,7 @@ def row(*values: Value) -> common_pb2.ProtoRow:
 
 def value_of(d: common_pb2.ProtoDatum) -> Value:
     kind = d.WhichOneof("kind")
+    assert kind is not None, "a datum with no kind"
     return None if kind == "null" else getattr(d, kind)
 
 
@@ -92,15 +93,25 @@ def lit(v: Value) -> plan_pb2.ProtoScalarExpr:
 
 
 def unary(func: int, e: plan_pb2.ProtoScalarExpr) -> plan_pb2.ProtoScalarExpr:
-    return plan_pb2.ProtoScalarExpr(call_unary=plan_pb2.ProtoCallUnary(func=func, expr=e))
+    return plan_pb2.ProtoScalarExpr(
+        call_unary=plan_pb2.ProtoCallUnary(func=cast("plan_pb2.ProtoUnaryFunc.ValueType", func), expr=e)
+    )
 
 
 def binary(func: int, a: plan_pb2.ProtoScalarExpr, b: plan_pb2.ProtoScalarExpr) -> plan_pb2.ProtoScalarExpr:
-    return plan_pb2.ProtoScalarExpr(call_binary=plan_pb2.ProtoCallBinary(func=func, expr1=a, expr2=b))
+    return plan_pb2.ProtoScalarExpr(
+        call_binary=plan_pb2.ProtoCallBinary(
+            func=cast("plan_pb2.ProtoBinaryFunc.ValueType", func), expr1=a, expr2=b
+        )
+    )
 
 
 def variadic(func: int, *args: plan_pb2.ProtoScalarExpr) -> plan_pb2.ProtoScalarExpr:
-    return plan_pb2.ProtoScalarExpr(call_variadic=plan_pb2.ProtoCallVariadic(func=func, exprs=args))
+    return plan_pb2.ProtoScalarExpr(
+        call_variadic=plan_pb2.ProtoCallVariadic(
+            func=cast("plan_pb2.ProtoVariadicFunc.ValueType", func), exprs=args
+        )
+    )
 
 
 def mfp(
@@ -152,10 +163,14 @@ def threshold(input_: plan_pb2.ProtoPlan) -> plan_pb2.ProtoPlan:
     return plan_pb2.ProtoPlan(threshold=plan_pb2.ProtoPlanThreshold(input=input_))
 
 
-def join(left: plan_pb2.ProtoPlan, right: plan_pb2.ProtoPlan, keys: Sequence[tuple[int, int]]) -> plan_pb2.ProtoPlan:
+def join(
+    left: plan_pb2.ProtoPlan, right: plan_pb2.ProtoPlan, keys: Sequence[tuple[int, int]]
+) -> plan_pb2.ProtoPlan:
     return plan_pb2.ProtoPlan(
         join=plan_pb2.ProtoPlanJoin(
-            left=left, right=right, keys=[plan_pb2.ProtoJoinKey(left_column=a, right_column=b) for a, b in keys]
+            left=left,
+            right=right,
+            keys=[plan_pb2.ProtoJoinKey(left_column=a, right_column=b) for a, b in keys],
         )
     )
 
@@ -167,7 +182,10 @@ def reduce(
         reduce=plan_pb2.ProtoPlanReduce(
             input=input_,
             group_key=group_key,
-            aggregates=[plan_pb2.ProtoAggregate(func=f, column=c) for f, c in aggregates],
+            aggregates=[
+                plan_pb2.ProtoAggregate(func=cast("plan_pb2.ProtoAggregateFunc.ValueType", f), column=c)
+                for f, c in aggregates
+            ],
         )
     )
 
@@ -196,7 +214,9 @@ def index_export(n: int, on: int, key: Sequence[int]) -> dataflow_pb2.ProtoIndex
     return dataflow_pb2.ProtoIndexExport(id=gid(n), on_id=gid(on), key_columns=key)
 
 
-def subscribe(n: int, from_: int, with_snapshot: bool = True, up_to: int | None = None) -> dataflow_pb2.ProtoSinkExport:
+def subscribe(
+    n: int, from_: int, with_snapshot: bool = True, up_to: int | None = None
+) -> dataflow_pb2.ProtoSinkExport:
     desc = dataflow_pb2.ProtoComputeSinkDesc(
         connection=dataflow_pb2.ProtoComputeSinkConnection(subscribe=dataflow_pb2.ProtoSubscribeConnection()),
         with_snapshot=with_snapshot,
@@ -206,8 +226,12 @@ def subscribe(n: int, from_: int, with_snapshot: bool = True, up_to: int | None 
     return dataflow_pb2.ProtoSinkExport(id=gid(n), sink_desc=desc)
 
 
-def materialized_view(n: int, from_: int, address: str, shard: str, arity: int) -> dataflow_pb2.ProtoSinkExport:
-    meta = common_pb2.ProtoCollectionMetadata(storage_address=address, shard_id=shard, relation_desc=relation(arity))
+def materialized_view(
+    n: int, from_: int, address: str, shard: str, arity: int
+) -> dataflow_pb2.ProtoSinkExport:
+    meta = common_pb2.ProtoCollectionMetadata(
+        storage_address=address, shard_id=shard, relation_desc=relation(arity)
+    )
     desc = dataflow_pb2.ProtoComputeSinkDesc(
         connection=dataflow_pb2.ProtoComputeSinkConnection(
             materialized_view=dataflow_pb2.ProtoMaterializedViewConnection(

@@ -19,7 +19,11 @@ from compute_protocol.v1 import common_pb2, storage_pb2, storage_pb2_grpc
 from tests.replica.plans import Row, Value, keyed, row, values_of
 
 EMPTY = 1 << 64
-OPTIONS = [("grpc.so_reuseport", 0), ("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+OPTIONS = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_send_message_length", -1),
+    ("grpc.max_receive_message_length", -1),
+]
 
 
 def _frontier(t: int) -> common_pb2.ProtoU64Antichain:
@@ -73,14 +77,18 @@ class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
         with self.cond:
             self.shards[shard_id] = Shard(upper, since)
 
-    def append(self, shard_id: str, updates: Sequence[tuple[Sequence[Value], int, int]], new_upper: int | None) -> None:
+    def append(
+        self, shard_id: str, updates: Sequence[tuple[Sequence[Value], int, int]], new_upper: int | None
+    ) -> None:
         """The suite's own write: add updates and move the upper (None: to [])."""
         with self.cond:
             shard = self.shards[shard_id]
             upper = EMPTY if new_upper is None else new_upper
             for values, time, diff in updates:
                 assert shard.upper <= time < upper, (shard.upper, time, upper)
-                shard.updates.append(storage_pb2.ProtoStorageUpdate(row=row(*values), timestamp=time, diff=diff))
+                shard.updates.append(
+                    storage_pb2.ProtoStorageUpdate(row=row(*values), timestamp=time, diff=diff)
+                )
             shard.upper = upper
             self.cond.notify_all()
 
@@ -90,7 +98,9 @@ class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
 
     def contents_at(self, shard_id: str, time: int) -> dict:  # type: ignore[type-arg]
         with self.cond:
-            updates = [(values_of(u.row), u.diff) for u in self.shards[shard_id].updates if u.timestamp <= time]
+            updates = [
+                (values_of(u.row), u.diff) for u in self.shards[shard_id].updates if u.timestamp <= time
+            ]
         return keyed(updates)
 
     def upper(self, shard_id: str) -> int:
@@ -104,19 +114,28 @@ class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
     def wait_until(self, predicate: object, what: str, timeout: float = 5.0) -> None:
         with self.cond:
             if not self.cond.wait_for(predicate, timeout):  # type: ignore[arg-type]
-                raise AssertionError(f"storage: timed out after {timeout}s waiting for {what}; writes: {self.writes}")
+                raise AssertionError(
+                    f"storage: timed out after {timeout}s waiting for {what}; writes: {self.writes}"
+                )
 
     # --- the service ---------------------------------------------------------------------------
 
-    def Listen(  # noqa: N802
+    def _shard(self, shard_id: str, context: grpc.ServicerContext) -> Shard:
+        shard = self.shards.get(shard_id)
+        if shard is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no shard {shard_id}")
+            raise AssertionError("unreachable")
+        return shard
+
+    def Listen(
         self, request: storage_pb2.ProtoListenRequest, context: grpc.ServicerContext
     ) -> Iterator[storage_pb2.ProtoListenBatch]:
         with self.cond:
-            shard = self.shards.get(request.shard_id)
-            if shard is None:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"no shard {request.shard_id}")
+            shard = self._shard(request.shard_id, context)
             if request.as_of < shard.since:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"as_of {request.as_of} < since {shard.since}")
+                context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION, f"as_of {request.as_of} < since {shard.since}"
+                )
             self.listens.append((request.shard_id, request.as_of))
         sent = -1
         while True:
@@ -139,20 +158,23 @@ class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
             if upper >= EMPTY:
                 return
 
-    def CompareAndAppend(  # noqa: N802
+    def CompareAndAppend(
         self, request: storage_pb2.ProtoCompareAndAppendRequest, context: grpc.ServicerContext
     ) -> storage_pb2.ProtoCompareAndAppendResponse:
         with self.cond:
-            shard = self.shards.get(request.shard_id)
-            if shard is None:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"no shard {request.shard_id}")
+            shard = self._shard(request.shard_id, context)
             expected = _from_frontier(request.expected_upper)
             new = _from_frontier(request.new_upper)
             if expected != shard.upper:
-                return storage_pb2.ProtoCompareAndAppendResponse(applied=False, current_upper=_frontier(shard.upper))
+                return storage_pb2.ProtoCompareAndAppendResponse(
+                    applied=False, current_upper=_frontier(shard.upper)
+                )
             for u in request.updates:
                 if not expected <= u.timestamp < new:
-                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"update at {u.timestamp} outside [{expected}, {new})")
+                    context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"update at {u.timestamp} outside [{expected}, {new})",
+                    )
             shard.updates.extend(request.updates)
             shard.upper = new
             self.writes.append(
@@ -168,16 +190,14 @@ class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
             self.cond.notify_all()
             return storage_pb2.ProtoCompareAndAppendResponse(applied=True, current_upper=_frontier(new))
 
-    def GetShard(  # noqa: N802
+    def GetShard(
         self, request: storage_pb2.ProtoGetShardRequest, context: grpc.ServicerContext
     ) -> storage_pb2.ProtoShardState:
         with self.cond:
-            shard = self.shards.get(request.shard_id)
-            if shard is None:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"no shard {request.shard_id}")
+            shard = self._shard(request.shard_id, context)
             return storage_pb2.ProtoShardState(upper=_frontier(shard.upper), since=_frontier(shard.since))
 
-    def PutBlob(  # noqa: N802
+    def PutBlob(
         self, request: storage_pb2.ProtoPutBlobRequest, context: grpc.ServicerContext
     ) -> storage_pb2.ProtoPutBlobResponse:
         with self.cond:
