@@ -36,7 +36,7 @@ from reference_replica.dataflow.batch import ErrUpdate, Update
 from reference_replica.mfp import projector
 from reference_replica.rows import Row, decode, encode, encode_value, tuple_header
 
-FAN_IN: Final = 4
+FAN_IN: Final = 8
 
 
 def _int_array(values: list[int]) -> Sequence[int]:
@@ -259,9 +259,9 @@ class Arrangement:
         if self.arity is None:
             return []
         if keys is None:
-            single = self._single_run()
-            if single is not None and single.distinct_rows and single.max_time <= time:
-                return self._decode_all(zip(single.rows(), single.diffs, strict=True))
+            fast = self._distinct_scan(time)
+            if fast is not None:
+                return fast
             for spine in self.parts:
                 for run in spine.runs:
                     _accumulate(run, range(len(run)), time, sums)
@@ -271,9 +271,20 @@ class Arrangement:
                     _accumulate(run, run.prefix_range(prefix), time, sums)
         return self._decode_all((row, diff) for row, diff in sums.items() if diff)
 
-    def _single_run(self) -> Run | None:
+    def _distinct_scan(self, time: int) -> list[tuple[Row, int]] | None:
+        """The common case of a full scan without summing: every update is at or below
+        `time` and no row occurs twice (an insert-only history). None if that is not so."""
         runs = [run for spine in self.parts for run in spine.runs]
-        return runs[0] if len(runs) == 1 else None
+        if not all(run.distinct_rows and run.max_time <= time for run in runs):
+            return None
+        rows: list[bytes] = []
+        diffs: list[int] = []
+        for run in runs:
+            rows.extend(run.rows())
+            diffs.extend(run.diffs)
+        if len(runs) > 1 and len(set(rows)) != len(rows):
+            return None
+        return self._decode_all(zip(rows, diffs, strict=True))
 
     def _prefixes(self, keys: Sequence[Row]) -> list[tuple[bytes, int]]:
         out: dict[bytes, int] = {}

@@ -63,7 +63,7 @@ def test_a_different_config_on_reconnect_is_refused(connect: Callable[[], Contro
 
 
 def test_epochs_are_not_fenced(connect: Callable[[], Controller]) -> None:
-    connect().start(epoch=5)
+    connect().start(epoch=5).sync()
     older = connect().start(p.create_dataflow(CONSTANT_INDEX), epoch=1)  # CREATE-2: newest stream wins
     older.wait_frontier(2, EMPTY)
 
