@@ -36,13 +36,13 @@ class Leaf(Node):
     def deliver(self, upper: int, oks: list[Update], errs: list[ErrUpdate]) -> None:
         as_of = self.as_of
         until = self.until
-        if until < EMPTY:
-            oks = [u for u in oks if u[1] < until]
-            errs = [e for e in errs if e[1] < until]
         if oks and min(u[1] for u in oks) < as_of:
             oks = [(row, time if time >= as_of else as_of, diff) for row, time, diff in oks]
         if errs:
             errs = [(msg, time if time >= as_of else as_of, diff) for msg, time, diff in errs]
+        if until < EMPTY:  # after advancing, so that `until <= as_of` leaves nothing (spec 5.2)
+            oks = [u for u in oks if u[1] < until]
+            errs = [e for e in errs if e[1] < until]
         if upper <= self.frontier:
             self._held_oks.extend(oks)
             self._held_errs.extend(errs)

@@ -129,7 +129,13 @@ class MaterializedViewExport(Export):
             if not self._asking and clock.monotonic() >= self._retry_at:
                 self._ask_shard_state()
             return
-        if not self._services.writer.writable or not self.known:
+        if not self.known:
+            return
+        if not self._services.writer.writable:
+            # Read-only: nothing below the shard's upper will ever be needed again except as
+            # a sum, so keep both traces summed up to there.
+            self.view.settle(self.known_upper)
+            self.target.settle(self.known_upper)
             return
         lower = self.known_upper
         new_upper = self.node.frontier

@@ -29,6 +29,21 @@ OnFailure = Callable[[str], None]  # the shard cannot be read at this as_of (sin
 Post = Callable[[Callable[[], None]], None]
 
 
+TRANSIENT = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.CANCELLED,  # by the server (ours are caught before: `_stopped` is set)
+    }
+)
+"""Failures worth listening again for; any other (FAILED_PRECONDITION: as_of below the since,
+NOT_FOUND, ...) means the shard cannot be read at this as_of."""
+
+
 def convert(batch: storage_pb2.ProtoListenBatch) -> list[Update]:
     from_proto = rows.from_proto
     return [(from_proto(u.row), u.timestamp, u.diff) for u in batch.updates]
@@ -100,7 +115,7 @@ class ListenReader:
                 if self._stopped.is_set():
                     return
                 code = error.code()
-                if code == grpc.StatusCode.FAILED_PRECONDITION or not self._retry:
+                if code not in TRANSIENT or not self._retry:
                     where = f"Listen({self.shard}, as_of={as_of}) at {self.address}"
                     self._fail(f"{where}: {code.name}: {error.details()}")
                     return

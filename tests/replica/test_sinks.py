@@ -148,3 +148,29 @@ def test_constant_view_reaches_the_empty_frontier(
     assert ctl.wait_frontier(2, EMPTY) == EMPTY
     assert storage.upper("mv") == EMPTY
     assert storage.contents_at("mv", 10) == p.keyed([((1,), 1)])
+
+
+def test_a_rebuilt_view_continues_the_shard_consistently(
+    connect: Callable[[], Controller], storage: StorageServer, replica: ReplicaServer
+) -> None:
+    storage.create_shard("src")
+    storage.create_shard("mv")
+    storage.append("src", [((1,), 0, 1)], 2)
+    first = connect().start(view(storage), p.allow_writes())
+    first.wait_frontier(3, 2)
+    before = list(replica.engine.state.dataflows)
+    rebuilt = p.create_dataflow(
+        p.dataflow(
+            0,
+            sources=[p.source(1, storage.address, "src", 1)],
+            objects=[(2, p.mfp_plan(p.get(1), DOUBLE))],
+            sinks=[p.materialized_view(3, 2, storage.address, "mv", 1)],
+            until=1000,  # not the same description: rebuilt
+        )
+    )
+    second = connect().start(rebuilt, epoch=2)
+    storage.append("src", [((1,), 2, -1), ((4,), 3, 1)], 5)
+    second.wait_frontier(3, 5)
+    assert list(replica.engine.state.dataflows) != before
+    for t in range(5):
+        assert storage.contents_at("mv", t) == doubled(storage, t)
