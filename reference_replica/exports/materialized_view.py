@@ -1,15 +1,19 @@
 """Materialized-view sinks (spec DF-4 and section 13): keep a storage shard equal to a view.
 
 The sink follows its target shard with Listen, so it always knows the shard's contents and
-upper `L`. Once writable, whenever the view's frontier `N` is beyond `L` it appends, with
+upper `L`. It keeps one trace, `difference`: the view's updates minus the shard's. Once
+writable, whenever the view's frontier `N` is beyond `L` it appends, with
 `CompareAndAppend(expected L, new N)`:
 
-- at time `L`, the view's contents at `L` minus the shard's contents at `L` (this corrects
-  whatever the shard held, so the sink is self-correcting, DF-4), and
-- the view's updates at times in `(L, N)`.
+- at time `L`, the difference's contents at `L`: the view's contents minus the shard's
+  (this corrects whatever the shard held, so the sink is self-correcting, DF-4), and
+- the difference's updates at times in `(L, N)`, which are the view's (the shard has
+  nothing at or beyond its upper).
 
-After that the shard equals the view at every time in `[L, N)`. If another writer moved the
-upper, the append is refused and the sink simply waits until Listen shows the new state.
+After that the shard equals the view at every time in `[L, N)`, and once Listen has shown
+the append the difference below `N` sums to nothing, so the next correction is cheap. If
+another writer moved the upper, the append is refused and the sink waits until Listen shows
+the new state.
 
 Frontiers (RO-3): output and input follow the dataflow. The write frontier is the shard's
 upper as far as the sink knows it, which never runs ahead of the shard (FRONT-10): while
@@ -62,10 +66,9 @@ class MaterializedViewExport(Export):
         self.address = connection.storage_metadata.storage_address
         self.shard = connection.storage_metadata.shard_id
         self._services = services
-        self.view = Trace()
-        self.target = Trace()
-        self.known_upper = dataflow.as_of  # the shard's upper as far as `target` is complete
-        self.known = False  # is `target` complete up to known_upper yet?
+        self.difference = Trace()  # view updates minus target-shard updates
+        self.known_upper = 0  # the shard's upper as far as Listen has shown it
+        self.known = False  # has the shard's state been learned yet?
         self.written_upper = 0  # the upper our last successful append (or a refusal) revealed
         self._in_flight = False  # an append is on its way
         self._asking = False  # GetShard is on its way
@@ -111,15 +114,15 @@ class MaterializedViewExport(Export):
     def _on_target_batch(self, upper: int, updates: list[Update]) -> None:
         if self._stopped:
             return
-        self.target.add(updates)
+        self.difference.add([(row, time, -diff) for row, time, diff in updates])
         self.known_upper = max(self.known_upper, upper)
         self.known = True
 
     def _on_batch(self, batch: Batch) -> None:
-        self.view.add(batch.oks)  # a view written to storage holds no errors (DF-1)
+        self.difference.add(batch.oks)  # a view written to storage holds no errors (DF-1)
 
     def frontiers(self) -> tuple[int, int, int]:
-        write = max(self.known_upper, self.written_upper) if self.known else self.dataflow.as_of
+        write = max(self.known_upper, self.written_upper)
         return (write, self.dataflow.input_frontier(), self.node.frontier)
 
     def step(self) -> None:
@@ -132,10 +135,8 @@ class MaterializedViewExport(Export):
         if not self.known:
             return
         if not self._services.writer.writable:
-            # Read-only: nothing below the shard's upper will ever be needed again except as
-            # a sum, so keep both traces summed up to there.
-            self.view.settle(self.known_upper)
-            self.target.settle(self.known_upper)
+            # Read-only: below the shard's upper only the sum matters; keep it summed.
+            self.difference.settle(self.known_upper)
             return
         lower = self.known_upper
         new_upper = self.node.frontier
@@ -153,11 +154,10 @@ class MaterializedViewExport(Export):
         )
 
     def _correction(self, lower: int, new_upper: int) -> list[Update]:
-        want = self.view.contents_at(lower)
-        have = self.target.contents_at(lower)
-        updates: list[Update] = [(row, lower, count) for row, count in want.values()]
-        updates += [(row, lower, -count) for row, count in have.values()]
-        updates += [u for u in self.view.between(lower + 1, new_upper)]
+        updates: list[Update] = [
+            (row, lower, count) for row, count in self.difference.contents_at(lower).values()
+        ]
+        updates += self.difference.between(lower + 1, new_upper)
         return consolidate(updates)
 
     def _on_append(self, lower: int, new_upper: int, result: AppendResult) -> None:
@@ -171,8 +171,9 @@ class MaterializedViewExport(Export):
         # Applied: our new upper. Refused: someone else's. Either way, wait for Listen to
         # show the shard at that upper before computing the next correction.
         self.written_upper = max(self.written_upper, result.current_upper)
-        self.view.settle(lower)
-        self.target.settle(lower)
+        if not result.applied and result.current_upper <= lower:
+            self._retry_at = clock.monotonic() + RETRY_SECONDS  # the shard went backwards?!
+        self.difference.settle(lower)
 
     def teardown(self) -> None:
         self._stopped = True
