@@ -44,7 +44,9 @@ class ComputeService:
         self, requests: Iterator[bytes], context: grpc.ServicerContext
     ) -> Iterator[response_pb2.ProtoComputeResponse]:
         connection = self.engine.open_stream(context.peer())
-        context.add_callback(lambda: self.engine.stream_closed(connection))
+        if not context.add_callback(lambda: self.engine.stream_closed(connection)):
+            self.engine.stream_closed(connection)  # already over before we could watch it
+            return
         reader = threading.Thread(
             target=self._read, args=(requests, connection), name=f"stream-{connection.number}", daemon=True
         )
@@ -53,6 +55,7 @@ class ComputeService:
             item = connection.next(POLL_SECONDS)
             if item is None:
                 if not context.is_active():
+                    self.engine.stream_closed(connection)
                     return
                 continue
             if isinstance(item, End):

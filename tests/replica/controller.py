@@ -105,6 +105,10 @@ class Controller:
         self.send(plans.create_dataflow(desc), plans.peek(n, n + 1, 0, 0))
         self.peek(n)
 
+    def half_close(self) -> None:
+        """Stop sending (the request stream ends) while still reading responses."""
+        self._outbox.put(None)
+
     def close(self) -> None:
         self._call.cancel()
         self._outbox.put(None)

@@ -9,6 +9,7 @@ import grpc
 from reference_replica.server import ReplicaServer
 from tests.replica import plans as p
 from tests.replica.controller import EMPTY, Controller
+from tests.replica.storage_server import StorageServer
 
 CONSTANT_INDEX = p.dataflow(
     0, objects=[(1, p.constant(1, [((1,), 0, 1)]))], indexes=[p.index_export(2, 1, [0])]
@@ -75,3 +76,14 @@ def test_configuration_unset_keeps_value_and_dyncfg_merges(ctl: Controller, repl
     params = replica.engine.services.params
     assert params.max_result_size == 10  # CONFIG-2
     assert params.dyncfg == {"a": "1", "b": "2"}
+
+
+def test_a_half_closed_stream_still_gets_its_answers(ctl: Controller, storage: StorageServer) -> None:
+    storage.create_shard("s")
+    desc = p.dataflow(0, sources=[p.source(1, storage.address, "s", 1)], indexes=[p.index_export(2, 1, [0])])
+    ctl.start(p.create_dataflow(desc), p.peek(1, 2, 3, 1))
+    ctl.sync()
+    ctl.half_close()
+    storage.append("s", [((1,), 0, 1)], 4)
+    assert p.peek_rows(ctl.peek(1)) == p.keyed([((1,), 1)])
+    assert not ctl.ended
