@@ -20,7 +20,11 @@ from reference_replica.server import serve
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m reference_replica", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_replica",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     parser.add_argument(
         "--listen",
         default="127.0.0.1:2101",
