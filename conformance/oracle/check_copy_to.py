@@ -132,6 +132,8 @@ def _judge_count(ctx: Context, it: Iteration, ss: StreamState, c: Collection, n:
 def _judge_error(ctx: Context, it: Iteration, ss: StreamState, c: Collection, text: str) -> None:
     if c.blob_key in ctx.shards.rejected_blobs:
         return
+    if ctx.shards.blob_seq.get(c.blob_key, ctx.seq) < c.seq:
+        return  # the blob exists from an earlier iteration: the put fails (spec 16, A8)
     expected = it.model.contents(c.id, c.as_of)
     if expected.holds_errors() or expected.has_negative():
         return

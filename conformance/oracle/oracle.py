@@ -178,6 +178,8 @@ class Oracle:
     def _storage(self, ev: Storage) -> None:
         ctx = self.ctx
         ctx.shards.apply(ev.event)
+        if ev.event.kind == "blob_put":
+            ctx.shards.blob_seq.setdefault(ev.event.key, ev.seq)
         it = ctx.current
         if it is not None:
             line = f"    {describe.storage(ev.event)}"

@@ -20,6 +20,7 @@ class ShardBook(ShardLog):
     def __init__(self) -> None:
         super().__init__()
         self.rejected_blobs: dict[str, str] = {}
+        self.blob_seq: dict[str, int] = {}  # blob key -> history seq of its put (set by the oracle)
 
     def apply(self, event: StorageEvent) -> None:
         if event.kind in ("append", "since") and not self.has_shard(event.shard_id):

@@ -92,7 +92,8 @@ RULES: tuple[Rule, ...] = (
         summary=(
             "When `finishing` has a limit, `Rows` are a sub-multiset of the full answer that "
             "still holds every row that sorts before the `(offset + limit)`-th row (ties aside), "
-            "and at least `min(offset + limit, size of the full answer)` rows."
+            "and at least `min(offset + limit, size of the full answer)` rows that sort at or "
+            "before that row."
         ),
         upstream=("R61", "A10"),
         observed_by="a thinned answer from which the finishing cannot be computed",
@@ -111,7 +112,10 @@ RULES: tuple[Rule, ...] = (
         level="MUST",
         kind="safety",
         section=SECTION,
-        summary=("A peek whose target holds errors, or a negative multiplicity, at `t` is answered `Error`."),
+        summary=(
+            "A peek whose target holds errors, or a negative multiplicity, at `t`, or whose MFP "
+            "errors on a matching row, is answered `Error`."
+        ),
         upstream=("R57", "R59"),
         observed_by="`Rows` for such a peek",
     ),

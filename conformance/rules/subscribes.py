@@ -77,8 +77,8 @@ RULES: tuple[Rule, ...] = (
         section=SECTION,
         summary=(
             "A batch whose interval contains a time at which the collection holds errors carries "
-            "`error` instead of updates; an `error` batch needs such a time or a size over "
-            "`max_result_size`."
+            "`error` instead of updates; an `error` batch needs such a time, a size over "
+            "`max_result_size`, or an earlier `error` batch of the same subscribe (SUB-8)."
         ),
         upstream=("R73", "B21"),
         observed_by="an `updates` batch over errors, or an unexplained `error` batch",

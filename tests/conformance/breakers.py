@@ -485,6 +485,12 @@ def copy_4_count(bad: bool) -> History:
 
 
 @breaks("COPY-4")
+def copy_4_error(bad: bool) -> History:
+    h = copying()
+    return h.copy_error("c1", "u1", "spurious") if bad else h.blob("out/1", [R1, R2, R2]).copied("c1", "u1", 3)
+
+
+@breaks("COPY-4")
 def copy_4_dropped(bad: bool) -> History:
     h = copying()
     if not bad:

@@ -212,6 +212,18 @@ def test_copy_to_waits_for_allow_writes() -> None:
     clean(late(h))
 
 
+def test_copy_to_into_a_blob_an_earlier_iteration_wrote() -> None:
+    """Spec 16, A8: RowCount for a blob already holding the contents, or Error (the put fails)."""
+    for answer in ("count", "error"):
+        h = History()
+        h.connect("c1", init=True).allow_writes("c1")
+        h.shard("a").write("a", [(R1, 0, 1)], upper=5)
+        h.copy_to("c1", "u1", source="a", blob_key="k").blob("k", [R1]).copied("c1", "u1", 1)
+        h.connect("c2").end("c1", "OK")
+        h.copy_to("c2", "u1", source="a", blob_key="k").init("c2").allow_writes("c2")
+        clean(late(h.copied("c2", "u1", 1) if answer == "count" else h.copy_error("c2", "u1", "exists")))
+
+
 def test_repeated_allow_writes_and_a_writable_replica_from_before() -> None:
     h = History().writable()
     h.connect("c1", init=True).allow_writes("c1").allow_writes("c1")
