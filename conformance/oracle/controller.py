@@ -177,11 +177,12 @@ def _validate_dataflow(
             )
         known.add(gid)
     exports = [gid_str(e.id) for e in df.index_exports] + [gid_str(s.id) for s in df.sink_exports]
-    for gid in [gid_str(o.id) for o in df.objects_to_build] + exports:
-        if gid in it.collections or gid in it.built:
-            raise fail("DF-1", f"id {gid} is already used in this iteration")
-    if len(set(exports)) != len(exports):
-        raise fail("DF-1", f"export ids repeat within the dataflow: {exports}")
+    for gid in exports:
+        if gid in it.collections:
+            raise fail("DF-1", f"export id {gid} is already used in this iteration")
+    objects = [gid_str(o.id) for o in df.objects_to_build]
+    if len(set(exports)) != len(exports) or len(set(objects)) != len(objects):
+        raise fail("DF-1", f"ids repeat within the dataflow: exports {exports}, objects {objects}")
     for obj in df.objects_to_build:
         gid = gid_str(obj.id)
         if not obj.HasField("plan"):
