@@ -120,7 +120,7 @@ def _judge_rows(
         )
         return
     size = result_size(r for r, _ in entries)
-    start = max(p.seq, p.final_seq or p.seq)
+    start = config_start(ss, p, p.final_seq or p.seq)
     ctx.exercise("PEEK-12", "CONFIG-1", "CONFIG-2")
     broken = classify(
         lambda w: fits(size, w), it.config, request_seq=p.seq, start=start, end=ctx.seq, otherwise="PEEK-12"
@@ -180,7 +180,7 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
         ctx.exercise("PEEK-10")
         return
     size = expected.size()
-    start = max(p.seq, p.final_seq or p.seq) if final else ctx.seq
+    start = config_start(ss, p, (p.final_seq or p.seq) if final else ctx.seq)
     if exceeds(size, it.config.window(start, ctx.seq)):
         ctx.exercise("PEEK-12")
         return
@@ -211,6 +211,12 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
         situation = f"while {_finality(ctx, it, p)}"
     else:
         situation = f"for a final, error-free result of {size} bytes ({fmt_multiset(expected.rows)})"
+    leaked = ctx.replica.earlier_limit
+    if broken == "PEEK-11" and exceeds(size, {leaked}):
+        situation += (
+            f" (a max_result_size of {leaked} from an earlier iteration would explain it, but a new "
+            "iteration behaves as a fresh replica after its own commands, spec 14)"
+        )
     ctx.flag(
         broken,
         ss,
@@ -219,6 +225,18 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
         f"Error({text!r}) {situation}; "
         f"max_result_size in effect: {describe_window(it.config.window(start, ctx.seq))}",
     )
+
+
+def config_start(ss: StreamState, p: Peek, final_seq: int) -> int:
+    """Where the acceptable configuration window of an answer to `p` starts (spec 12).
+
+    The replica computes the answer once it knows the contents are final, which is after the
+    suite's write at `final_seq`; the configuration it uses then reflects at least the Peek
+    and every command that responses received before that write prove processed. A command
+    sent earlier but not yet proven processed may still be in flight, so its predecessor
+    value stays acceptable (storage and commands travel on different streams).
+    """
+    return max(p.seq, ss.processed_before(final_seq))
 
 
 def _compaction_now(it: Iteration, p: Peek) -> int:

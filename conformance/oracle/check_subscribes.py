@@ -183,6 +183,12 @@ def _expected_change_size(it: Iteration, c: Collection, lower: Frontier, times: 
     return size
 
 
+def _config_start(ss: StreamState, c: Collection, chain: Chain) -> int:
+    """A batch is produced after the previous one was sent: the replica had processed at least
+    the creation and every command proven processed by responses received before that."""
+    return max(c.seq, ss.processed_before(chain.last_seq)) if chain.last_seq else c.seq
+
+
 def _error_batch(
     ctx: Context,
     it: Iteration,
@@ -198,7 +204,7 @@ def _error_batch(
     times = _sample_times(it, c, lower, upper, set())
     if not explained and _error_time(it, c, times) is None:
         size = _expected_change_size(it, c, lower, times)
-        start = chain.last_seq or c.seq
+        start = _config_start(ss, c, chain)
         broken = classify(
             lambda w: exceeds(size, w),
             it.config,
@@ -284,7 +290,7 @@ def _updates_batch(
         chain.content_checked = False
         return
     size = result_size(r for _, r, _ in ups)
-    start = chain.last_seq or c.seq
+    start = _config_start(ss, c, chain)
     ctx.exercise("SUB-9")
     broken = classify(
         lambda w: fits(size, w), it.config, request_seq=c.seq, start=start, end=ctx.seq, otherwise="SUB-9"

@@ -31,6 +31,8 @@ def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) ->
         for old in ctx.iterations:
             ctx.replica.earlier_ids.update(old.collections)
             ctx.replica.earlier_uuids.update(old.peeks)
+        if cur is not None:
+            ctx.replica.earlier_limit = cur.config.value_at(ctx.seq)
         it = Iteration(ev.epoch, len(ctx.iterations) + 1, model_factory(ctx.shards))
         if cur is not None:
             _supersede(ctx, cur, ev.stream)

@@ -23,7 +23,7 @@ from conformance.history import (
     StreamEnd,
     StreamOpen,
 )
-from conformance.ids import GlobalId, PeekId
+from conformance.ids import GlobalId, PeekId, gid_str, uuid_str
 from conformance.oracle import (
     check_copy_to,
     check_frontiers,
@@ -174,6 +174,9 @@ class Oracle:
         if not it.init_complete:
             ctx.exercise("STAGE-2")
         _dispatch(ctx, it, ss, ev.resp)
+        proof = _proves_processed(it, ev.resp)
+        if proof:
+            ss.processed(ev.seq, proof)
 
     def _storage(self, ev: Storage) -> None:
         ctx = self.ctx
@@ -213,6 +216,38 @@ class Oracle:
 
     def obligations_on(self, stream: str) -> list[Obligation]:
         return [ob for ob in self.open_obligations() if ob.stream == stream]
+
+
+def _proves_processed(it: Iteration, resp: response_pb2.ProtoComputeResponse) -> int:
+    """The latest command a response shows the replica had processed: the Peek it answers (or
+    the CancelPeek it acknowledges), or the command that created (or dropped) what it names."""
+    kind = resp.WhichOneof("kind")
+    if kind == "peek_response":
+        p = it.peeks.get(uuid_str(resp.peek_response.id))
+        if p is None:
+            return 0
+        cancel = p.cancel_seq if resp.peek_response.resp.WhichOneof("kind") == "canceled" else None
+        return cancel or p.seq
+    if kind == "frontiers":
+        gid = gid_str(resp.frontiers.id)
+    elif kind == "subscribe_response":
+        gid = gid_str(resp.subscribe_response.id)
+    elif kind == "copy_to_response":
+        gid = gid_str(resp.copy_to_response.id)
+    else:
+        return 0
+    c = it.collections.get(gid)
+    if c is None:
+        return 0
+    dropped = (
+        resp.WhichOneof("kind") in ("subscribe_response", "copy_to_response")
+        and c.dropped_seq
+        and (
+            resp.subscribe_response.resp.WhichOneof("kind") == "dropped_at"
+            or resp.copy_to_response.resp.WhichOneof("kind") == "dropped"
+        )
+    )
+    return (c.dropped_seq or c.seq) if dropped else c.seq
 
 
 def _dispatch(ctx: Context, it: Iteration, ss: StreamState, resp: response_pb2.ProtoComputeResponse) -> None:

@@ -9,6 +9,7 @@ iteration; a multi-process replica has one per process, all judged on their own 
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -124,6 +125,21 @@ class StreamState:
     chains: dict[GlobalId, Chain] = field(default_factory=dict)
     copy_answers: dict[GlobalId, str] = field(default_factory=dict)
     hydration: dict[tuple[GlobalId, int, int], bool] = field(default_factory=dict)
+    evidence: list[tuple[int, int]] = field(default_factory=list)
+
+    def processed(self, seq: int, command_seq: int) -> None:
+        """The response at `seq` proves the replica had processed the command at `command_seq`."""
+        if not self.evidence or command_seq > self.evidence[-1][1]:
+            self.evidence.append((seq, command_seq))
+
+    def processed_before(self, seq: int) -> int:
+        """The latest command that responses received before event `seq` prove processed (0: none).
+
+        Commands travel in order on one stream but storage on another, so this, not the time a
+        command was sent, bounds which configuration the replica can have been using.
+        """
+        i = bisect.bisect_left(self.evidence, (seq, -1))
+        return self.evidence[i - 1][1] if i > 0 else 0
 
     def chain(self, sub: GlobalId) -> Chain:
         return self.chains.setdefault(sub, Chain())
@@ -202,3 +218,4 @@ class ReplicaKnowledge:
     instance_config: bytes = b""
     last_epoch: Epoch | None = None
     mv_targets_ever: set[str] = field(default_factory=set)
+    earlier_limit: int | None = None  # max_result_size at the end of the previous iteration

@@ -281,6 +281,15 @@ def peek_11(bad: bool) -> History:
     return h.error("c1", 1, "spurious") if bad else h.rows("c1", 1, [(R1, 1), (R2, 1)])
 
 
+@breaks("PEEK-11")
+def peek_11_limit_of_an_earlier_iteration(bad: bool) -> History:
+    """A new iteration starts from the default configuration (spec 14: as a fresh replica)."""
+    h = indexed().config("c1", max_result_size=1).frontiers("c1", "u1", all=5)
+    h.connect("c2").end("c1", "OK")
+    h.index("c2", "u1", source="a").init("c2").peek("c2", 1, "u1", t=3)
+    return h.error("c2", 1, "result exceeds max size") if bad else h.rows("c2", 1, [(R1, 1), (R2, 1)])
+
+
 @breaks("PEEK-12")
 def peek_12(bad: bool) -> History:
     h = indexed().config("c1", max_result_size=1).peek("c1", 1, "u1", t=3)
@@ -487,7 +496,9 @@ def copy_4_count(bad: bool) -> History:
 @breaks("COPY-4")
 def copy_4_error(bad: bool) -> History:
     h = copying()
-    return h.copy_error("c1", "u1", "spurious") if bad else h.blob("out/1", [R1, R2, R2]).copied("c1", "u1", 3)
+    return (
+        h.copy_error("c1", "u1", "spurious") if bad else h.blob("out/1", [R1, R2, R2]).copied("c1", "u1", 3)
+    )
 
 
 @breaks("COPY-4")
@@ -528,8 +539,10 @@ def status_3(bad: bool) -> History:
 
 @breaks("CONFIG-1")
 def config_1(bad: bool) -> History:
-    h = indexed(upper=2).peek("c1", 1, "u1", t=3)
-    h.config("c1", max_result_size=1).advance("a", 5)
+    h = indexed(upper=2).peek("c1", 1, "u1", t=3).config("c1", max_result_size=1)
+    # The answer to a later peek proves the replica processed the configuration before the
+    # write that makes peek 1 final: from then on only the new limit can apply.
+    h.peek("c1", 2, "u1", t=1).error("c1", 2, "result exceeds max size").advance("a", 5)
     return h.rows("c1", 1, [(R1, 1), (R2, 1)]) if bad else h.error("c1", 1, "result exceeds max size")
 
 

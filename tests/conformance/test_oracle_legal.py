@@ -54,6 +54,13 @@ def test_peek_keeps_its_read_access_after_its_target_is_dropped() -> None:
     clean(late(h.rows("c1", 1, BOTH).frontiers("c1", "u1", all=EMPTY)))
 
 
+def test_configuration_in_flight_when_the_answer_became_final() -> None:
+    """Commands and storage travel on different streams: the replica may see the write that
+    makes the peek final before the configuration sent ahead of it, and use the old limit."""
+    h = reported(2).peek("c1", 1, "u1", t=3).config("c1", max_result_size=1).advance("a", 5)
+    clean(late(h.rows("c1", 1, BOTH).frontiers("c1", "u1", all=5)))
+
+
 def test_peek_with_limit_may_return_more_than_the_limit() -> None:
     h = History()
     h.connect("c1", init=True)

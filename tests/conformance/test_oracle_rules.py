@@ -6,6 +6,7 @@ import pytest
 
 from conformance.oracle import format_violation
 from conformance.rules import RULES
+from tests.conformance import breakers
 from tests.conformance.breakers import CASES, Case
 
 PARAMS = [
@@ -36,3 +37,8 @@ def test_every_checked_rule_has_a_breaking_history() -> None:
     checked = {rid for rid, r in RULES.items() if r.checked_by_oracle}
     assert sorted(checked - set(CASES)) == []
     assert set(CASES) <= set(RULES)
+
+
+def test_a_limit_left_over_from_an_earlier_iteration_is_named() -> None:
+    (v,) = breakers.peek_11_limit_of_an_earlier_iteration(True).judged()
+    assert "a max_result_size of 1 from an earlier iteration would explain it" in v.actual
