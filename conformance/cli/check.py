@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     for v in oracle.warnings:
         print(format_violation(v))
         print()
+    for note in oracle.notes:
+        print(f"not judged: {note}")
     pending = oracle.describe_obligations()
     if pending:
         print(f"{len(pending)} obligation(s) still open when the history ends (not yet due, so no verdict):")

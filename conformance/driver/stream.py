@@ -303,6 +303,7 @@ class Stream:
             if ps.end is not None and not ps.end.by_controller:
                 lines.append(f"  {ps.name} ended: {ps.end.code} {ps.end.details!r}")
         verdicts = self._new_verdicts(verdicts_before)
+        lines.extend(f"not judged: {n}" for n in self._oracle.notes if any(s in n for s in self.streams))
         if verdicts:
             lines.append("verdicts:")
             lines.extend("  " + format_violation(v).replace("\n", "\n  ") for v in verdicts)

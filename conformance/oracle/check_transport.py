@@ -75,6 +75,19 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
     ctx.exercise("TRANS-3")
     if ev.by_controller or ss.superseded or ss.probed:
         return
+    older = [o for o in ctx.streams.values() if o.address == ss.address and o.superseded and o.ended is None]
+    if older:
+        # Two streams were open at once: gRPC does not order their arrival at the replica, which
+        # may have taken the older one for the newer and ended this one. Neither is judged.
+        for o in older:
+            ctx.obligations.discharge(("trans2", o.name))
+        names = ", ".join(o.name for o in older)
+        ctx.notes.append(
+            f"{ss.name} ended ({ev.code}) while the older {names} was still open: the replica may have "
+            f"received the streams in the other order, so neither TRANS-2 nor TRANS-3 is judged for them; "
+            "open a new connection only once the previous one has ended or answered"
+        )
+        return
     status = ev.code + (f" {ev.details!r}" if ev.details else "")
     pending = "; ".join(outstanding) if outstanding else "nothing was outstanding"
     ctx.flag(

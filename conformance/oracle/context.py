@@ -40,6 +40,7 @@ class Context:
     streams: dict[str, StreamState] = field(default_factory=dict)
     stream_patience: dict[str, float] = field(default_factory=dict)
     failed_groups: set[tuple[str, str, Hashable]] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # situations the oracle could not judge, and why
 
     # --- time and scope ---------------------------------------------------------------
 

@@ -80,6 +80,11 @@ class Oracle:
         """How often each rule's check ran where it could have failed (for the coverage report)."""
         return self.ctx.exercised
 
+    @property
+    def notes(self) -> list[str]:
+        """Situations the oracle could not judge (ambiguous on the wire), with the reason."""
+        return self.ctx.notes
+
     def open_obligations(self) -> list[Obligation]:
         return sorted(self.ctx.obligations, key=lambda ob: ob.deadline)
 
