@@ -44,6 +44,7 @@ def apply_command(ctx: Context, ss: StreamState, cmd: command_pb2.ProtoComputeCo
         c = it.collections.get(gid_str(cmd.schedule))
         if c is not None and c.scheduled_seq is None:
             c.scheduled_seq = ctx.seq
+            ctx.exercise("DF-2")  # the replica may have kept the dataflow suspended until now
     elif kind == "allow_compaction":
         _compact(ctx, it, cmd.allow_compaction)
     elif kind == "peek":
@@ -113,6 +114,8 @@ def _compact(ctx: Context, it: Iteration, ac: command_pb2.ProtoCompaction) -> No
     if c is None or not c.live:
         return
     f = _frontier(ac.frontier)
+    if f != EMPTY and (c.kind != "index" or f > it.model.input_upper(c.id)):
+        ctx.exercise("COMPACT-2")  # beyond the upper, or for a sink: accepted, no visible effect
     c.compaction = max(c.compaction, f)
     c.compactions.append((ctx.seq, c.compaction))
     if f == EMPTY:

@@ -67,6 +67,8 @@ def on_peek_response(
                 "PEEK-4", ss, subject, _alternatives(p, "Canceled"), "Canceled, but no CancelPeek was sent"
             )
         return
+    if p.since <= p.t < _since_now(ctx, it, p):
+        ctx.exercise("PEEK-13")  # compaction sent after the Peek passed t: the answer must ignore it
     if variant == "rows":
         _judge_rows(ctx, it, ss, p, subject, [(row_from_proto(e.row), e.count) for e in msg.resp.rows.rows])
     elif variant == "error":
@@ -184,7 +186,7 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
     if exceeds(size, it.config.window(start, ctx.seq)):
         ctx.exercise("PEEK-12")
         return
-    since_now = ctx.shards.since(p.persist_shard) if p.persist_shard else _compaction_now(it, p)
+    since_now = _since_now(ctx, it, p)
     if p.t < since_now:
         ctx.flag(
             "PEEK-13",
@@ -239,7 +241,10 @@ def config_start(ss: StreamState, p: Peek, final_seq: int) -> int:
     return max(p.seq, ss.processed_before(final_seq))
 
 
-def _compaction_now(it: Iteration, p: Peek) -> int:
+def _since_now(ctx: Context, it: Iteration, p: Peek) -> int:
+    """The since of the peek's target now, which compaction sent after the Peek may have raised."""
+    if p.persist_shard:
+        return ctx.shards.since(p.persist_shard)
     c = it.collections.get(p.target)
     return c.compaction if c is not None else 0
 

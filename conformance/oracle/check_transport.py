@@ -28,11 +28,11 @@ def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) ->
             raise ControllerError(
                 "CREATE-1", ev.stream, f"epoch {ev.epoch} is not above the last one, {cur.epoch}"
             )
-        for old in ctx.iterations:
-            ctx.replica.earlier_ids.update(old.collections)
-            ctx.replica.earlier_uuids.update(old.peeks)
-        if cur is not None:
+        if cur is not None:  # earlier iterations were added when cur began
+            ctx.replica.earlier_ids.update(cur.collections)
+            ctx.replica.earlier_uuids.update(cur.peeks)
             ctx.replica.earlier_limit = cur.config.value_at(ctx.seq)
+        ctx.exercise("CREATE-2")
         it = Iteration(ev.epoch, len(ctx.iterations) + 1, model_factory(ctx.shards))
         if cur is not None:
             _supersede(ctx, cur, ev.stream)

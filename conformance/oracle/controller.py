@@ -22,6 +22,19 @@ from conformance.oracle.violation import ControllerError
 
 BROADCAST = ("create_timely", "update_configuration")
 
+_CHECKED_BY_KIND: dict[str, tuple[str, ...]] = {
+    "create_timely": ("CREATE-1", "CREATE-3", "MULTI-1"),
+    "create_instance": ("CREATE-3", "MULTI-1"),
+    "create_dataflow": ("DF-1", "MULTI-1"),
+    "schedule": ("DF-3", "STAGE-5", "MULTI-1"),
+    "allow_compaction": ("COMPACT-1", "STAGE-5", "MULTI-1"),
+    "peek": ("STAGE-5", "MULTI-1"),
+    "cancel_peek": ("MULTI-1",),
+    "initialization_complete": ("MULTI-1",),
+    "allow_writes": ("RO-4", "MULTI-1"),
+}
+"""The CTRL rules each command kind is checked against (counted for the coverage report)."""
+
 
 def plan_gets(plan: plan_pb2.ProtoPlan) -> Iterator[GlobalId]:
     """Every id a plan reads with `Get`."""
@@ -77,6 +90,9 @@ def validate(ctx: Context, ss: StreamState, cmd: command_pb2.ProtoComputeCommand
         raise fail("TRANS-1", f"the stream already ended ({ss.ended.code}); open a new one")
     if ss.superseded:
         raise fail("TRANS-1", "a newer iteration replaced this stream; commands go to the new stream only")
+    ctx.exercise("TRANS-1", "STAGE-4", *_CHECKED_BY_KIND.get(kind, ()))
+    if it.number > 1 and kind == "create_dataflow":
+        ctx.exercise("RECON-4")
     first = ss.name not in it.timely_sent
     if first != (kind == "create_timely"):
         raise fail(

@@ -60,18 +60,9 @@ class ObligationBook:
     def __iter__(self) -> Iterator[Obligation]:
         return iter(list(self._open.values()))
 
-    def __len__(self) -> int:
-        return len(self._open)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._open
-
     def seen(self, key: Hashable) -> bool:
         """Open now, or opened before and expired (a verdict was given)."""
         return key in self._open or key in self._spent
-
-    def get(self, key: Hashable) -> Obligation | None:
-        return self._open.get(key)
 
     def open(self, ob: Obligation) -> bool:
         """Open `ob` unless its key is open (the earlier one counts) or already expired (judged once)."""
@@ -104,6 +95,3 @@ class ObligationBook:
             del self._open[ob.key]
             self._spent.add(ob.key)
         return late
-
-    def next_deadline(self) -> float | None:
-        return min((ob.deadline for ob in self._open.values()), default=None)

@@ -219,9 +219,6 @@ class Oracle:
     def copy_to_answer(self, stream: str, gid: GlobalId) -> str | None:
         return self._stream(stream).copy_answers.get(gid)
 
-    def obligations_on(self, stream: str) -> list[Obligation]:
-        return [ob for ob in self.open_obligations() if ob.stream == stream]
-
 
 def _proves_processed(it: Iteration, resp: response_pb2.ProtoComputeResponse) -> int:
     """The latest command a response shows the replica had processed: the Peek it answers (or

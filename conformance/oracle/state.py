@@ -179,9 +179,6 @@ class Iteration:
     def init_complete(self) -> bool:
         return self.init_seq is not None
 
-    def collection_of_dataflow_export(self, gid: GlobalId) -> Collection | None:
-        return self.collections.get(gid)
-
     def dataflow_scheduled(self, df: Dataflow) -> int | None:
         """The seq at which `df` and every dataflow it imports from were all scheduled (DF-2)."""
         latest = 0

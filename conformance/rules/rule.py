@@ -30,11 +30,6 @@ class Rule:
     observed_by: str
 
     @property
-    def fails_conformance(self) -> bool:
-        """A violation of a MUST rule fails a run; SHOULD rules warn (fail only in strict mode)."""
-        return self.level == "MUST"
-
-    @property
     def checked_by_oracle(self) -> bool:
         """MUST/SHOULD safety and liveness rules are what the oracle verifies on every stream."""
         return self.level in ("MUST", "SHOULD") and self.kind in ("safety", "liveness")
