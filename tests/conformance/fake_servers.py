@@ -24,7 +24,9 @@ SERVICE = "compute_protocol.v1.ProtoCompute"
 
 
 class FakeReplica:
-    def __init__(self, behaviour: Behaviour, *, raw: bool = False) -> None:
+    def __init__(
+        self, behaviour: Behaviour, *, raw: bool = False, tls: grpc.ServerCredentials | None = None
+    ) -> None:
         self.behaviour = behaviour
         self.streams = 0
         self.received: list[Any] = []
@@ -39,7 +41,10 @@ class FakeReplica:
         self.server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler(SERVICE, {"CommandResponseStream": handler})]
         )
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            self.port = self.server.add_insecure_port("127.0.0.1:0")
+        else:
+            self.port = self.server.add_secure_port("127.0.0.1:0", tls)
         self.address = f"127.0.0.1:{self.port}"
         self.server.start()
 
