@@ -80,7 +80,9 @@ class Stream:
         process (CreateTimely with its process index), everything else to process 0.
 
         `probe` labels a robustness probe that breaks a CTRL rule on purpose; it is sent
-        unchecked and suspends TRANS-3 on the streams it is sent to.
+        unchecked and suspends TRANS-3 on the streams it is sent to. Raises `ControllerError`
+        (a suite bug) for a command that breaks a CTRL rule, and `StreamEnded` if the replica has
+        already ended the stream.
         """
         kind = command.WhichOneof("kind")
         targets = self.processes if kind in BROADCAST else self.processes[:1]
@@ -94,6 +96,16 @@ class Stream:
             per_process.append((ps, c))
         with self._recorder.lock:
             self._raise_suite_failure()
+            gone = [ps for ps, _ in per_process if ps.end is not None and not ps.end.by_controller]
+            if gone:
+                # Not a suite bug: the replica ended the stream first (the oracle judged that).
+                before = (len(self._oracle.violations), len(self._oracle.warnings))
+                raise StreamEnded(
+                    self._explain(
+                        f"sending {kind}", "the replica had ended the stream", self._recorder.clock(), before
+                    ),
+                    [v for v in self._oracle.violations if v.stream in self.streams and v.rule == "TRANS-3"],
+                )
             for ps, c in per_process:
                 self._oracle.precheck(ps.name, c, probe)
             for ps, c in per_process:

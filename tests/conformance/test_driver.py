@@ -244,6 +244,17 @@ def test_replica_ending_the_stream_is_trans_3(fakes: list[FakeReplica], behaviou
         assert "u1 write frontier" in trans3.actual  # what was outstanding
 
 
+def test_sending_after_the_replica_ended_the_stream(fakes: list[FakeReplica]) -> None:
+    f = serve(fakes, closes_after(2))
+    with replica_for(f) as replica:
+        s = replica.connect()
+        eventually(lambda: s.processes[0].end is not None)
+        with pytest.raises(StreamEnded) as err:
+            s.send(cmd.initialization_complete())
+        assert [v.rule for v in err.value.verdicts] == ["TRANS-3"]
+        assert "the replica had ended the stream" in str(err.value)
+
+
 def test_undecodable_response_is_trans_3(fakes: list[FakeReplica]) -> None:
     f = serve(fakes, garbage_after(2), raw=True)
     with replica_for(f) as replica:
