@@ -183,3 +183,14 @@ def test_probes_skip_the_check_and_suspend_trans_3() -> None:
     h = History().connect("c1").send("c1", cmd.cancel_peek(77), probe="TRANS-5: cancel an unknown uuid")
     h.end("c1", "FAILED_PRECONDITION", "unknown uuid")
     assert h.verdicts() == []
+
+
+def test_a_probe_the_model_cannot_hold_is_noted_not_fatal() -> None:
+    bad_plan = cmd.create_dataflow(
+        cmd.dataflow(
+            as_of=0, objects=[cmd.build("t1", cmd.get("u77"))], indexes=[cmd.index_export("u1", "t1", [0])]
+        )
+    )
+    h = History().connect("c1").send("c1", bad_plan, probe="TRANS-4: Get of an unknown id")
+    o = h.oracle()
+    assert o.violations == [] and "not modelled" in o.notes[0]
