@@ -110,16 +110,12 @@ def _judge_rows(
             f"Rows while {_finality(ctx, it, p)}",
         )
         return
+    if any(m <= 0 for _, m in entries):
+        ctx.flag("PEEK-7", ss, subject, ["every count at least 1"], "an entry with count 0")
+        return
+    single = len(it.streams) == 1
     expected = _expected(it, p)
-    ctx.exercise("PEEK-10")
-    if expected.error_required:
-        ctx.flag(
-            "PEEK-10",
-            ss,
-            subject,
-            [f"Error: {why}" for why in expected.must_error],
-            f"Rows ({len(entries)} entries)",
-        )
+    if single and _required_error(ctx, ss, p, subject, expected, f"Rows ({len(entries)} entries)"):
         return
     size = result_size(r for r, _ in entries)
     start = config_start(ss, p, p.final_seq or p.seq)
@@ -140,14 +136,44 @@ def _judge_rows(
             f"Rows of {size} bytes",
         )
         return
-    if len(it.streams) > 1:
-        return
-    if any(m <= 0 for _, m in entries):
-        ctx.flag("PEEK-7", ss, subject, ["every count at least 1"], "an entry with count 0")
-        return
     got: dict[Row, int] = {}
     for r, m in entries:
         got[r] = got.get(r, 0) + m
+    if single:
+        _judge_content(ctx, it, ss, p, subject, got, expected)
+        return
+    # A process holds only its share (MULTI-2): errors and contents are judged on the merge,
+    # once every process answered with Rows (any other answer makes the merge an Error).
+    ss.peek_rows[p.uuid] = got
+    if all(s.peek_answers.get(p.uuid, ("",))[0] == "rows" for s in it.streams):
+        merged: dict[Row, int] = {}
+        for s in it.streams:
+            for r, m in s.peek_rows[p.uuid].items():
+                merged[r] = merged.get(r, 0) + m
+        merged_subject = f"{subject}, merged over {len(it.streams)} processes"
+        if not _required_error(ctx, ss, p, merged_subject, expected, "Rows from every process"):
+            _judge_content(ctx, it, ss, p, merged_subject, merged, expected)
+
+
+def _required_error(
+    ctx: Context, ss: StreamState, p: Peek, subject: str, expected: PeekExpectationLike, actual: str
+) -> bool:
+    ctx.exercise("PEEK-10")
+    if not expected.error_required:
+        return False
+    ctx.flag("PEEK-10", ss, subject, [f"Error: {why}" for why in expected.must_error], actual)
+    return True
+
+
+def _judge_content(
+    ctx: Context,
+    it: Iteration,
+    ss: StreamState,
+    p: Peek,
+    subject: str,
+    got: dict[Row, int],
+    expected: PeekExpectationLike,
+) -> None:
     limited = p.cmd.finishing.HasField("limit")
     ctx.exercise("PEEK-8" if limited else "PEEK-7")
     reason = it.model.check_finishing(got, expected.rows, p.cmd.finishing)

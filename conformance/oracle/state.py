@@ -122,6 +122,7 @@ class StreamState:
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=12))
     frontiers: dict[tuple[GlobalId, FrontierKind], Frontier] = field(default_factory=dict)
     peek_answers: dict[PeekId, tuple[str, int]] = field(default_factory=dict)
+    peek_rows: dict[PeekId, dict[Row, int]] = field(default_factory=dict)  # multi-process: the share
     chains: dict[GlobalId, Chain] = field(default_factory=dict)
     copy_answers: dict[GlobalId, str] = field(default_factory=dict)
     hydration: dict[tuple[GlobalId, int, int], bool] = field(default_factory=dict)

@@ -251,6 +251,29 @@ def peek_7(bad: bool) -> History:
     return h.rows("c1", 1, [(R1, 1), (R2, 2 if bad else 1)])
 
 
+@breaks("PEEK-7")
+def peek_7_merged_over_processes(bad: bool) -> History:
+    h = History()
+    h.connect("c1", processes=2)
+    h.shard("a").write("a", [(R1, 0, 1), (R2, 2, 1)], upper=5)
+    h.index("c1.p0", "u1", source="a").init("c1.p0").peek("c1.p0", 1, "u1", t=3)
+    h.rows("c1.p0", 1, [(R1, 1)]).rows("c1.p1", 1, [] if bad else [(R2, 1)])
+    return h.frontiers("c1.p0", "u1", all=5).frontiers("c1.p1", "u1", all=5)
+
+
+@breaks("PEEK-10")
+def peek_10_merged_over_processes(bad: bool) -> History:
+    h = History()
+    h.connect("c1", processes=2)
+    h.index("c1.p0", "u1", constant=[(R1, 0, 1), ("oops", 0, 1)]).init("c1.p0").peek("c1.p0", 1, "u1", t=0)
+    if bad:
+        h.rows("c1.p0", 1, [(R1, 1)])
+    else:
+        h.error("c1.p0", 1, "oops")
+    h.rows("c1.p1", 1, [])
+    return h.frontiers("c1.p0", "u1", all=EMPTY).frontiers("c1.p1", "u1", all=EMPTY)
+
+
 @breaks("PEEK-8")
 def peek_8(bad: bool) -> History:
     h = History()

@@ -265,6 +265,14 @@ def test_each_process_answers_with_its_share() -> None:
     clean(late(h))
 
 
+def test_a_process_without_the_erring_share_answers_rows() -> None:
+    h = History()
+    h.connect("c1", processes=2)
+    h.index("c1.p0", "u1", constant=[(R1, 0, 1), ("oops", 0, 1)]).init("c1.p0").peek("c1.p0", 1, "u1", t=0)
+    h.error("c1.p0", 1, "oops").rows("c1.p1", 1, [])
+    clean(late(h.frontiers("c1.p0", "u1", all=EMPTY).frontiers("c1.p1", "u1", all=EMPTY)))
+
+
 def test_one_silent_process_is_flagged_on_its_own_stream() -> None:
     h = History()
     h.connect("c1", processes=2)
