@@ -31,7 +31,8 @@ def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) ->
         if cur is not None:  # earlier iterations were added when cur began
             ctx.replica.earlier_ids.update(cur.collections)
             ctx.replica.earlier_uuids.update(cur.peeks)
-            ctx.replica.earlier_limit = cur.config.value_at(ctx.seq)
+            if len(cur.config.actual) > 1:  # the last limit an earlier iteration set explicitly
+                ctx.replica.earlier_limit = cur.config.actual[-1][1]
         ctx.exercise("CREATE-2")
         it = Iteration(ev.epoch, len(ctx.iterations) + 1, model_factory(ctx.shards))
         if cur is not None:

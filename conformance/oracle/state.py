@@ -216,4 +216,4 @@ class ReplicaKnowledge:
     instance_config: bytes = b""
     last_epoch: Epoch | None = None
     mv_targets_ever: set[str] = field(default_factory=set)
-    earlier_limit: int | None = None  # max_result_size at the end of the previous iteration
+    earlier_limit: int | None = None  # the last max_result_size an earlier iteration set
