@@ -3,8 +3,9 @@
 Every answer is judged against the conditions of spec 8.2, evaluated with the model on the
 storage the suite wrote. Legal asynchrony is accepted by construction: an answer after
 `CancelPeek` is judged like any other (PEEK-5), and a `CancelPeek` after the answer changes
-nothing. Content is compared only when one stream answers for the whole replica; a process of a
-multi-process replica holds only its share (MULTI-2).
+nothing. A process of a multi-process replica holds only its share (MULTI-2): its answer is
+checked on its own for everything but errors and contents, which are judged on the merged
+answer once every process has answered with `Rows`.
 """
 
 from __future__ import annotations

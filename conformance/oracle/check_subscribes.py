@@ -4,7 +4,9 @@ Each stream's batches for a subscribe form a chain. Structure (SUB-1..5, 11, 12,
 on every batch. Contents (SUB-6) are checked by accumulating the updates and comparing the
 accumulation with the model at every time the model says the collection may change, within the
 batch's interval; after an error batch contents are no longer comparable and only structure
-is checked. SUB-10 (progress) and SUB-13 (`DroppedAt` after a drop) are obligations.
+is checked. SUB-10 (progress) and SUB-13 (`DroppedAt` after a drop) are obligations. On a
+multi-process replica each process's chain is checked for structure only: its updates are one
+share of the collection's (MULTI-2), which the oracle does not merge.
 """
 
 from __future__ import annotations
