@@ -235,12 +235,17 @@ def loads(line: str) -> Event:
 
 
 class HistoryWriter:
-    """Appends events to a JSON-lines file, one flushed line per event."""
+    """Writes events to a JSON-lines file, one flushed line per event.
 
-    def __init__(self, path: Path | str) -> None:
+    A new writer starts a new file: one history is one run against one replica, and the
+    offline check reads it from the beginning. `append=True` continues an existing history
+    (the same replica handle, reopened).
+    """
+
+    def __init__(self, path: Path | str, *, append: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        self._file: IO[str] | None = self.path.open("a" if append else "w", encoding="utf-8")
         if self.path.stat().st_size == 0:
             self._file.write(json.dumps({"type": "format", "format": FORMAT}) + "\n")
             self._file.flush()

@@ -118,3 +118,14 @@ def test_recorder_stamps_orders_and_feeds_listeners(tmp_path: Path) -> None:
     writer.close()
     assert (first.seq, first.time) == (1, 1.0) and seen == [1, 2]
     assert [e.seq for e in read_history(tmp_path / "r.jsonl").events] == [1, 2]
+
+
+def test_a_new_writer_starts_a_new_history_unless_appending(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    _write(path, History().connect("c1"))
+    _write(path, History().connect("c9"))
+    assert [getattr(e, "stream", "") for e in read_history(path).events][0] == "c9"
+    with HistoryWriter(path, append=True) as w:
+        w.write(History().connect("c10").events[0])
+    events = read_history(path).events
+    assert len(events) == 4 and getattr(events[-1], "stream", "") == "c10"
