@@ -124,7 +124,7 @@ def test_a_new_writer_starts_a_new_history_unless_appending(tmp_path: Path) -> N
     path = tmp_path / "h.jsonl"
     _write(path, History().connect("c1"))
     _write(path, History().connect("c9"))
-    assert [getattr(e, "stream", "") for e in read_history(path).events][0] == "c9"
+    assert getattr(read_history(path).events[0], "stream", "") == "c9"
     with HistoryWriter(path, append=True) as w:
         w.write(History().connect("c10").events[0])
     events = read_history(path).events
