@@ -1,6 +1,7 @@
 """Instance parameters set by `UpdateConfiguration` (spec section 12).
 
-A field left unset keeps its value (CONFIG-2), and a new value applies at once to all state,
+A field left unset keeps its value (CONFIG-2) within the iteration; a new connection starts
+from the defaults (section 12). A new value applies at once to all state,
 including pending peeks and live subscribes (CONFIG-1): so nothing copies these values; every
 check reads them from here at the moment it decides.
 """
@@ -26,6 +27,12 @@ class ComputeParameters:
             # Present without a value clears the label; absent keeps it.
             wc = params.workload_class
             self.workload_class = wc.value if wc.HasField("value") else None
+
+    def reset(self) -> None:
+        """Back to the defaults, in place (everything holds a reference to this object)."""
+        self.max_result_size = None
+        self.dyncfg.clear()
+        self.workload_class = None
 
     def exceeds_result_size(self, size: int) -> bool:
         return self.max_result_size is not None and size > self.max_result_size

@@ -137,6 +137,10 @@ class Engine:
             log.info("new %s", connection)
         self.iteration = Iteration(connection)
         self.services.responder.attach(None)  # nothing goes out until it has initialized
+        # A new iteration behaves as a fresh replica would after its own commands (section 14):
+        # parameters start from their defaults, and the replayed UpdateConfiguration restores
+        # them. Writability is the one exception: AllowWrites is permanent (RO-2).
+        self.services.params.reset()
 
     def _on_stream_closed(self, connection: Connection) -> None:
         connection.end()

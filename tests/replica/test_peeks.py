@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from compute_protocol.v1 import command_pb2
 from compute_protocol.v1 import plan_pb2 as pb
 
@@ -194,3 +196,18 @@ def test_persist_peek_size_limit_and_cancel(ctl: Controller, storage: StorageSer
     ctl.sync()
     storage.append("t", [((1, "a"), 0, 1)], 1)
     assert ctl.peek(1).WhichOneof("kind") == "error"  # CONFIG-1 for pending persist peeks too
+
+
+def test_parameters_do_not_outlive_their_connection(
+    connect: Callable[[], Controller], storage: StorageServer
+) -> None:
+    """A new iteration starts from the default parameters (section 12): a limit set on an earlier
+    connection and not replayed no longer applies."""
+    storage.create_shard("s")
+    storage.append("s", [(r, 0, c) for r, c in ROWS], 3)
+    first = connect().start(indexed_source(storage), p.schedule(2), p.update_configuration(max_result_size=1))
+    first.send(p.peek(1, 2, 0, 3))
+    assert first.peek(1).WhichOneof("kind") == "error"  # PEEK-12 under the 1-byte limit
+    second = connect().start(indexed_source(storage), p.schedule(2), epoch=2)
+    second.send(p.peek(1, 2, 0, 3))
+    assert p.peek_rows(second.peek(1)) == p.keyed(ROWS)
