@@ -39,6 +39,7 @@ protos-check: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/buf lint protos
 	$(PY) protos/generate.py --check
 
 mutants: $(STAMP)

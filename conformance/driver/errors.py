@@ -1,0 +1,33 @@
+"""How a bounded wait ends when it does not get what it waited for."""
+
+from __future__ import annotations
+
+from conformance.oracle import Violation
+
+
+class DriverError(Exception):
+    """Base of the driver's errors."""
+
+
+class ConnectError(DriverError):
+    """The replica could not be reached at all (nothing to judge)."""
+
+
+class WaitError(DriverError):
+    """A wait ended without its condition: `verdicts` are the violations the oracle reached."""
+
+    def __init__(self, message: str, verdicts: list[Violation]) -> None:
+        super().__init__(message)
+        self.verdicts = verdicts
+
+
+class WaitTimeout(WaitError):
+    """Nothing satisfied the wait in time. If the replica owed it, `verdicts` name the rule."""
+
+
+class StreamEnded(WaitError):
+    """A stream of the connection ended (replica closed or failed it, or the process died)."""
+
+
+class SuiteError(DriverError):
+    """The suite itself failed while consuming a response (a bug; the cause is chained)."""

@@ -1,0 +1,349 @@
+"""The event family shared by the live run and the offline checker, and its JSON-lines form.
+
+Everything the oracle judges is one of these events, in sequence order: the live driver records
+them as they happen (and feeds the same objects to the oracle), and `python -m conformance check
+HISTORY` reads them back and feeds them to a fresh oracle. Because the oracle learns the time
+only from event timestamps, both runs reach the same verdicts, liveness ones included.
+
+Commands and responses are stored with `google.protobuf.json_format`, which round-trips every
+field losslessly (frontier presence included); storage events carry rows as `[kind, value]`
+pairs. The writer appends and flushes one line per event, so a crash loses at most the line
+being written, and the reader skips a torn last line.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar, TypeAlias
+
+from compute_protocol.v1 import command_pb2, response_pb2
+from google.protobuf import json_format
+
+from conformance.rows import Datum, Row, datum
+from conformance.storage import StorageEvent
+
+Epoch: TypeAlias = tuple[int, int]
+"""A `ProtoClusterStartupEpoch` as `(envd, replica)`, ordered like the spec orders epochs."""
+
+FORMAT = "compute-conformance-history/1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event: `seq` orders events, `time` is `time.monotonic()` at recording."""
+
+    TYPE: ClassVar[str] = ""
+    seq: int = 0
+    time: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamOpen(Event):
+    """The controller opened a stream (one process of one protocol iteration).
+
+    `patience` is the liveness budget in seconds the live run used, so that the offline check
+    judges obligations with the same budget.
+    """
+
+    TYPE: ClassVar[str] = "stream_open"
+    stream: str
+    epoch: Epoch
+    address: str
+    patience: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command(Event):
+    """A command the controller wrote on `stream`.
+
+    `probe` is empty for ordinary commands; a robustness probe that breaks a CTRL rule on
+    purpose names itself there, so that the oracle neither refuses it nor holds the replica to
+    TRANS-3 on that stream.
+    """
+
+    TYPE: ClassVar[str] = "command"
+    stream: str
+    cmd: command_pb2.ProtoComputeCommand
+    probe: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Response(Event):
+    TYPE: ClassVar[str] = "response"
+    stream: str
+    resp: response_pb2.ProtoComputeResponse
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamEnd(Event):
+    """The stream ended: `code` is the gRPC status name (`OK` for a clean end).
+
+    `by_controller` is true when the controller closed or cancelled the stream itself.
+    """
+
+    TYPE: ClassVar[str] = "stream_end"
+    stream: str
+    code: str
+    details: str = ""
+    by_controller: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Storage(Event):
+    """A state change of the suite-hosted storage service (a write, a since, a blob ...)."""
+
+    TYPE: ClassVar[str] = "storage"
+    event: StorageEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicaState(Event):
+    """What the suite knows about the replica beyond this history (e.g. made writable earlier)."""
+
+    TYPE: ClassVar[str] = "replica_state"
+    writable: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Wait(Event):
+    """A bounded wait ended: `outcome` is `done`, `timeout` or `stream ended`.
+
+    A wait that timed out is where the live run declared liveness verdicts; recording it gives
+    the offline check the same "now".
+    """
+
+    TYPE: ClassVar[str] = "wait"
+    what: str
+    outcome: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Note(Event):
+    TYPE: ClassVar[str] = "note"
+    text: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls for cls in (StreamOpen, Command, Response, StreamEnd, Storage, ReplicaState, Wait, Note)
+}
+
+
+# --- JSON encoding -------------------------------------------------------------------------
+
+
+def _encode_datum(d: Datum) -> list[Any]:
+    kind, value = d
+    if kind == "bytes":
+        return [kind, base64.b64encode(value).decode("ascii")]
+    if kind == "float64" and not math.isfinite(value):
+        return [kind, repr(value)]
+    return [kind, value]
+
+
+def _decode_datum(raw: list[Any]) -> Datum:
+    kind, value = raw
+    if kind == "bytes":
+        return (kind, base64.b64decode(value))
+    if kind == "float64":
+        return datum(kind, float(value))
+    return datum(kind, value)
+
+
+def _encode_row(r: Row) -> list[list[Any]]:
+    return [_encode_datum(d) for d in r]
+
+
+def _decode_row(raw: list[list[Any]]) -> Row:
+    return tuple(_decode_datum(d) for d in raw)
+
+
+def _encode_storage(ev: StorageEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(ev):
+        value = getattr(ev, f.name)
+        if f.name == "updates":
+            value = [[_encode_row(r), t, d] for r, t, d in value]
+        elif f.name == "rows":
+            value = [_encode_row(r) for r in value]
+        if f.name in ("kind", "seq", "time") or value != f.default:
+            out[f.name] = value
+    return out
+
+
+def _decode_storage(raw: dict[str, Any]) -> StorageEvent:
+    args = dict(raw)
+    if "updates" in args:
+        args["updates"] = tuple((_decode_row(r), int(t), int(d)) for r, t, d in args["updates"])
+    if "rows" in args:
+        args["rows"] = tuple(_decode_row(r) for r in args["rows"])
+    return StorageEvent(**args)
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": event.TYPE, "seq": event.seq, "time": event.time}
+    for f in dataclasses.fields(event):
+        if f.name in ("seq", "time"):
+            continue
+        value = getattr(event, f.name)
+        if (isinstance(event, Command) and f.name == "cmd") or (
+            isinstance(event, Response) and f.name == "resp"
+        ):
+            value = json_format.MessageToDict(value, preserving_proto_field_name=True)
+        elif isinstance(event, Storage):
+            value = _encode_storage(value)
+        elif f.name == "epoch":
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def from_json(raw: dict[str, Any]) -> Event:
+    kind = raw.get("type")
+    cls = EVENT_TYPES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    args = {k: v for k, v in raw.items() if k != "type"}
+    if cls is Command:
+        args["cmd"] = json_format.ParseDict(args["cmd"], command_pb2.ProtoComputeCommand())
+    elif cls is Response:
+        args["resp"] = json_format.ParseDict(args["resp"], response_pb2.ProtoComputeResponse())
+    elif cls is Storage:
+        args["event"] = _decode_storage(args["event"])
+    elif cls is StreamOpen:
+        envd, replica = args["epoch"]
+        args["epoch"] = (int(envd), int(replica))
+    return cls(**args)
+
+
+def dumps(event: Event) -> str:
+    return json.dumps(to_json(event), separators=(",", ":"))
+
+
+def loads(line: str) -> Event:
+    return from_json(json.loads(line))
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+class HistoryWriter:
+    """Writes events to a JSON-lines file, one flushed line per event.
+
+    A new writer starts a new file: one history is one run against one replica, and the
+    offline check reads it from the beginning. `append=True` continues an existing history
+    (the same replica handle, reopened).
+    """
+
+    def __init__(self, path: Path | str, *, append: bool = False) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = self.path.open("a" if append else "w", encoding="utf-8")
+        if self.path.stat().st_size == 0:
+            self._file.write(json.dumps({"type": "format", "format": FORMAT}) + "\n")
+            self._file.flush()
+
+    def write(self, event: Event) -> None:
+        if self._file is None:
+            raise ValueError(f"history {self.path} is closed")
+        self._file.write(dumps(event) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class History:
+    """A history read back from disk; `torn` holds a last line that a crash cut short."""
+
+    events: list[Event]
+    torn: str = ""
+
+
+def read_history(path: Path | str) -> History:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    events: list[Event] = []
+    torn = ""
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if n == len(lines):
+                torn = line
+                break
+            raise ValueError(f"{path}:{n}: not a JSON line: {exc}") from None
+        if raw.get("type") == "format":
+            if raw.get("format") != FORMAT:
+                raise ValueError(f"{path}:{n}: unsupported history format {raw.get('format')!r}")
+            continue
+        try:
+            events.append(from_json(raw))
+        except (ValueError, KeyError, TypeError, json_format.ParseError) as exc:
+            raise ValueError(f"{path}:{n}: not a history event: {exc}") from None
+    return History(events, torn)
+
+
+# --- the live pipeline ---------------------------------------------------------------------
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class Recorder:
+    """Stamps events with a sequence number and the monotonic time, then hands them on.
+
+    One lock orders everything: the stamp, the history line and every listener (the oracle) see
+    events in one order, so the history replays exactly what the live oracle saw. Listeners run
+    under the lock and must not block; `changed` is notified after every event so that bounded
+    waits can re-check their condition.
+    """
+
+    writer: HistoryWriter | None = None
+    clock: Callable[[], float] = time.monotonic
+    listeners: list[Listener] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    keep: bool = True
+
+    def __post_init__(self) -> None:
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self._seq = 0
+
+    def record(self, event: Event) -> Event:
+        with self.lock:
+            self._seq += 1
+            stamped = dataclasses.replace(event, seq=self._seq, time=self.clock())
+            if self.writer is not None:
+                self.writer.write(stamped)
+            if self.keep:
+                self.events.append(stamped)
+            try:
+                for listener in self.listeners:
+                    listener(stamped)
+            finally:
+                self.changed.notify_all()
+            return stamped
+
+
+def stamped(events: Iterable[Event]) -> Iterator[Event]:
+    """Events in sequence order, renumbered if they carry no sequence numbers (hand-built histories)."""
+    for n, ev in enumerate(events, start=1):
+        yield ev if ev.seq else dataclasses.replace(ev, seq=n)

@@ -1,0 +1,59 @@
+"""Section 11 (status): hydration reports name live collections and never un-hydrate."""
+
+from __future__ import annotations
+
+from compute_protocol.v1 import response_pb2
+
+from conformance.ids import gid_str
+from conformance.oracle.context import Context
+from conformance.oracle.state import Iteration, StreamState
+
+
+def on_status(ctx: Context, it: Iteration, ss: StreamState, msg: response_pb2.ProtoStatusResponse) -> None:
+    ctx.exercise("STATUS-2")
+    if msg.WhichOneof("kind") != "operator_hydration":
+        return  # no other kind exists; an empty Status carries no claim
+    h = msg.operator_hydration
+    gid = gid_str(h.collection_id)
+    subject = f"status of {gid}"
+    c = it.collections.get(gid)
+    ctx.exercise("STATUS-1", "RECON-1")
+    if c is None and gid not in it.built:
+        if gid in ctx.replica.earlier_ids:
+            ctx.flag(
+                "RECON-1",
+                ss,
+                subject,
+                ["nothing about a collection of an earlier iteration that this one did not create"],
+                "a Status on the new connection",
+            )
+        else:
+            ctx.flag(
+                "STATUS-1",
+                ss,
+                subject,
+                ["Status only for collections of this iteration"],
+                f"a Status for unknown {gid}",
+            )
+        return
+    if c is not None and ss.finished(c):
+        ctx.flag(
+            "STATUS-1",
+            ss,
+            subject,
+            [f"no Status once {gid} has finished (spec 11, STATUS-1)"],
+            f"a Status for finished {c.kind.replace('_', '-')} {gid}",
+        )
+        return
+    key = (gid, h.lir_id, h.worker_id)
+    before = ss.hydration.get(key)
+    ctx.exercise("STATUS-3")
+    if before and not h.hydrated:
+        ctx.flag(
+            "STATUS-3",
+            ss,
+            f"hydration of {gid} lir {h.lir_id} worker {h.worker_id}",
+            ["hydrated stays true once reported true"],
+            "hydrated=false after hydrated=true",
+        )
+    ss.hydration[key] = bool(before) or h.hydrated

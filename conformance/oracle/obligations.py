@@ -1,0 +1,97 @@
+"""Open obligations: the "eventually" rules, each with a patience budget.
+
+An obligation becomes due at some moment (the event that made the answer owed) and is violated
+if nothing discharges it within `patience` seconds. Obligations in one `group` (for instance
+every milestone of one frontier kind of one collection on one stream) are discharged together
+by a value that reaches their `target`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
+
+from conformance.frontiers import EMPTY
+
+
+@dataclass
+class Obligation:
+    """Something the replica owes on `stream`.
+
+    `subject` names the thing awaited ("peek 0x1", "u3 write frontier"), `awaited` what would
+    discharge it ("an answer", "a report >= [7]"), `due` when it became owed, and `progress`
+    (evaluated when the obligation is described) what arrived instead so far.
+    """
+
+    key: Hashable
+    rule: str
+    stream: str
+    subject: str
+    awaited: str
+    due: float
+    patience: float
+    group: Hashable = None
+    target: int = EMPTY
+    progress: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def deadline(self) -> float:
+        return self.due + self.patience
+
+    def arrived(self) -> str:
+        return self.progress() if self.progress is not None else "nothing"
+
+    def describe(self, now: float | None = None) -> str:
+        waited = f", owed for {now - self.due:.2f} s" if now is not None else ""
+        return (
+            f"{self.rule} on {self.stream}: {self.subject} awaits {self.awaited}"
+            f" (due since t={self.due:.3f}{waited}, patience {self.patience:g} s); "
+            f"arrived instead: {self.arrived()}"
+        )
+
+
+class ObligationBook:
+    """The open obligations of one oracle, keyed so that reopening one is a no-op."""
+
+    def __init__(self) -> None:
+        self._open: dict[Hashable, Obligation] = {}
+        self._spent: set[Hashable] = set()
+
+    def __iter__(self) -> Iterator[Obligation]:
+        return iter(list(self._open.values()))
+
+    def seen(self, key: Hashable) -> bool:
+        """Open now, or opened before and expired (a verdict was given)."""
+        return key in self._open or key in self._spent
+
+    def open(self, ob: Obligation) -> bool:
+        """Open `ob` unless its key is open (the earlier one counts) or already expired (judged once)."""
+        if ob.key in self._open or ob.key in self._spent:
+            return False
+        self._open[ob.key] = ob
+        return True
+
+    def discharge(self, key: Hashable) -> Obligation | None:
+        return self._open.pop(key, None)
+
+    def discharge_group(self, group: Hashable, reached: int = EMPTY) -> list[Obligation]:
+        """Discharge every obligation of `group` whose target is `<= reached`."""
+        done = [ob for ob in self._open.values() if ob.group == group and ob.target <= reached]
+        for ob in done:
+            del self._open[ob.key]
+        return done
+
+    def cancel_where(self, pred: Callable[[Obligation], bool]) -> list[Obligation]:
+        """Withdraw obligations that no longer apply (stream gone, collection dropped ...)."""
+        gone = [ob for ob in self._open.values() if pred(ob)]
+        for ob in gone:
+            del self._open[ob.key]
+        return gone
+
+    def expire(self, now: float) -> list[Obligation]:
+        """Remove and return the obligations whose deadline passed before `now`, oldest first."""
+        late = sorted((ob for ob in self._open.values() if ob.deadline < now), key=lambda ob: ob.deadline)
+        for ob in late:
+            del self._open[ob.key]
+            self._spent.add(ob.key)
+        return late

@@ -1,0 +1,213 @@
+"""The engine thread: the one thread that owns all compute state.
+
+Everything that changes state is a callable on the engine's queue: commands from the
+current stream, batches from Listen readers, outcomes of storage calls, stream arrivals and
+departures. The loop runs them in order, then does one maintenance `step()`. With a single
+owner there are no locks in the compute code, and the order of events is the order of
+processing.
+
+Streams (TRANS-2): a new stream ends the previous one at once; its commands still queued
+are ignored because they carry their connection. Responses are produced only for the
+current stream, and not at all while a new stream is still initializing.
+
+Commands (section 3): each is decoded and checked (`validation`: INVALID_ARGUMENT),
+admitted by the stream's `Iteration` (FAILED_PRECONDITION), then buffered (initialization)
+or applied (computation). At `InitializationComplete` the buffer is reconciled with what is
+running (`reconcile`) and applied. A bad command ends its stream with a status and one log
+line; the process carries on (TRANS-4).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from itertools import count
+
+import grpc
+from compute_protocol.v1 import command_pb2
+from google.protobuf.message import DecodeError
+
+from reference_replica import reconcile, validation
+from reference_replica.compute_state import ComputeState
+from reference_replica.config import ComputeParameters
+from reference_replica.connection import Connection
+from reference_replica.errors import ProtocolError, malformed
+from reference_replica.iteration import FirstConfigs, Iteration, Stage
+from reference_replica.responses import Responder
+from reference_replica.services import Services
+from reference_replica.storage.client import StorageClient
+from reference_replica.storage.writes import StorageWriter
+
+log = logging.getLogger(__name__)
+
+IDLE_WAKEUP = 0.05  # seconds: how often maintenance runs when nothing happens (retries)
+MAX_EVENTS_PER_STEP = 1000
+
+
+class Engine:
+    def __init__(self, workers: int = 1) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        storage = StorageClient()
+        self.services = Services(
+            responder=Responder(),
+            params=ComputeParameters(),
+            storage=storage,
+            writer=StorageWriter(storage, self.post),
+            post=self.post,
+            workers=workers,
+        )
+        self.state = ComputeState(self.services)
+        self.iteration: Iteration | None = None
+        self.first_configs = FirstConfigs()
+        self._numbers = count(1)
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+
+    # --- called from any thread ------------------------------------------------------------
+
+    def post(self, work: Callable[[], None]) -> None:
+        """Run `work` on the engine thread."""
+        self._queue.put(work)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self.services.storage.close()
+
+    def open_stream(self, peer: str) -> Connection:
+        connection = Connection(next(self._numbers), peer)
+        self.post(lambda: self._on_stream_opened(connection))
+        return connection
+
+    def receive(self, connection: Connection, raw: bytes) -> None:
+        self.post(lambda: self._on_command(connection, raw))
+
+    def stream_closed(self, connection: Connection) -> None:
+        self.post(lambda: self._on_stream_closed(connection))
+
+    # --- the engine thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            try:
+                work = self._queue.get(timeout=IDLE_WAKEUP)
+            except queue.Empty:
+                work = _IDLE
+            if work is None:
+                break
+            self._safely(work)
+            for _ in range(MAX_EVENTS_PER_STEP):
+                try:
+                    work = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if work is None:
+                    self._shutdown()
+                    return
+                self._safely(work)
+            self._safely(self.state.step)
+        self._shutdown()
+
+    def _safely(self, work: Callable[[], None]) -> None:
+        """Run one piece of work; a bug in the replica ends the stream, never the process."""
+        try:
+            work()
+        except Exception:
+            log.exception("internal error")
+            if self.iteration is not None:
+                self._end_iteration(grpc.StatusCode.INTERNAL, "internal error in the replica; see its log")
+
+    def _shutdown(self) -> None:
+        if self.iteration is not None:
+            self.iteration.connection.end()
+        for dataflow in list(self.state.dataflows):
+            dataflow.stop()
+        self.state.begin_iteration()
+
+    def _on_stream_opened(self, connection: Connection) -> None:
+        if self.iteration is not None:
+            old = self.iteration.connection
+            log.info("new %s replaces %s", connection, old)
+            old.end()
+        else:
+            log.info("new %s", connection)
+        self.iteration = Iteration(connection)
+        self.services.responder.attach(None)  # nothing goes out until it has initialized
+        # A new iteration behaves as a fresh replica would after its own commands (section 14):
+        # parameters start from their defaults, and the replayed UpdateConfiguration restores
+        # them. Writability is the one exception: AllowWrites is permanent (RO-2).
+        self.services.params.reset()
+
+    def _on_stream_closed(self, connection: Connection) -> None:
+        connection.end()
+        if self.iteration is not None and self.iteration.connection is connection:
+            log.info("%s closed by the controller", connection)
+            self.iteration = None
+            self.services.responder.attach(None)
+
+    def _on_command(self, connection: Connection, raw: bytes) -> None:
+        iteration = self.iteration
+        if iteration is None or iteration.connection is not connection:
+            return  # from a stream that has been replaced
+        try:
+            cmd = decode(raw)
+            validation.check_command(cmd)
+            stage = iteration.stage
+            iteration.admit(cmd, self.first_configs)
+        except ProtocolError as error:
+            log.info("ending %s: %s: %s", connection, error.code.name, error.message)
+            self._end_iteration(error.code, error.message)
+            return
+        kind = cmd.WhichOneof("kind")
+        if kind == "initialization_complete":
+            self._initialize(iteration)
+        elif stage is Stage.INITIALIZING:
+            iteration.buffered.append(cmd)
+        elif stage is Stage.COMPUTING:
+            self.state.apply(cmd)
+
+    def _initialize(self, iteration: Iteration) -> None:
+        """Reconcile the running state with the commands of initialization, then apply them."""
+        plan = reconcile.reconcile(self.state.dataflows, iteration.buffered)
+        self.state.begin_iteration()
+        for dataflow in plan.drop:
+            self.state.drop_silently(dataflow)
+        if plan.reuse or plan.drop:
+            log.info(
+                "reconciled %s: %d dataflow(s) reused, %d dropped%s",
+                iteration.connection,
+                len(plan.reuse),
+                len(plan.drop),
+                "".join(f"; {name} rebuilt: {why}" for name, why in plan.reasons.items()),
+            )
+        iteration.stage = Stage.COMPUTING
+        self.services.responder.attach(iteration.connection)
+        for position, cmd in enumerate(iteration.buffered):
+            self.state.apply(cmd, plan.reuse.get(position))
+        iteration.buffered.clear()
+
+    def _end_iteration(self, code: grpc.StatusCode, message: str) -> None:
+        assert self.iteration is not None
+        self.iteration.connection.end(code, message)
+        self.iteration = None
+        self.services.responder.attach(None)
+
+
+def decode(raw: bytes) -> command_pb2.ProtoComputeCommand:
+    cmd = command_pb2.ProtoComputeCommand()
+    try:
+        cmd.ParseFromString(raw)
+    except DecodeError as error:
+        raise malformed("command", f"undecodable bytes ({error})") from None
+    return cmd
+
+
+def _idle() -> None:
+    pass
+
+
+_IDLE = _idle

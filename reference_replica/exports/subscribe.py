@@ -1,0 +1,127 @@
+"""Subscribe sinks (spec section 9): the changes of a collection, as a chain of batches.
+
+The chain starts at `[0]` and each batch starts where the previous one ended (SUB-1), so
+the first batch covers everything below the first upper; every interval is non-empty
+(SUB-2). Each time the collection's frontier advances, one batch goes out with the updates
+of the newly complete times, consolidated (SUB-5): times at or beyond `up_to` are left out,
+and so is the snapshot at `as_of` without `with_snapshot`. When the frontier reaches
+`up_to` (or `[]`) the batch gets upper `[]` and the subscribe is finished (SUB-10, SUB-11).
+
+A batch whose interval contains a time at which the collection holds errors, or whose
+updates are larger than `max_result_size` (read when the batch is built, CONFIG-1), carries
+an error instead (SUB-7, SUB-9), and so does every batch after it (SUB-8). Dropped before
+its end, the subscribe says `DroppedAt(upper of the last batch)` once and then nothing
+(SUB-12, SUB-13).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reference_replica import faults, responses, rows
+from reference_replica.dataflow.batch import Batch, by_time
+from reference_replica.dataflow.node import Node
+from reference_replica.exports.base import Export
+from reference_replica.frontier import EMPTY
+from reference_replica.services import Services
+
+if TYPE_CHECKING:
+    from reference_replica.dataflow.dataflow import Dataflow
+
+ERROR_IN_COLLECTION = "the subscribed collection holds errors"
+
+
+class SubscribeExport(Export):
+    kind = "subscribe"
+
+    def __init__(
+        self,
+        collection: str,
+        dataflow: Dataflow,
+        node: Node,
+        with_snapshot: bool,
+        up_to: int,
+        services: Services,
+    ) -> None:
+        super().__init__(collection, dataflow, node)
+        self.with_snapshot = with_snapshot
+        self.up_to = up_to
+        self.as_of = dataflow.as_of
+        self._services = services
+        self.sent_upper = 0  # the upper of the last batch sent ([0]: none sent)
+        self.done = False  # final batch or DroppedAt sent
+        self.poisoned = False  # an error batch was sent (SUB-8)
+        self._errors: dict[str, int] = {}  # accumulated error multiset below the frontier
+        node.subscribe(self._on_batch)
+
+    def start(self) -> None:
+        if self.up_to <= self.as_of:
+            self._send(EMPTY, None)  # nothing can ever be emitted
+        elif self.as_of > 0:
+            self._send(self.as_of, None)  # below as_of there is nothing to say: cover it
+
+    def _on_batch(self, batch: Batch) -> None:
+        if self.done:
+            return
+        upper = EMPTY if batch.upper >= self.up_to else batch.upper
+        error = ERROR_IN_COLLECTION if self._holds_errors(batch) else None
+        updates = []
+        if error is None and not self.poisoned:
+            first = self.as_of if self.with_snapshot else self.as_of + 1
+            updates = rows.consolidate(u for u in batch.oks if first <= u[1] < self.up_to)
+        self._send(upper, error, updates)
+
+    def _holds_errors(self, batch: Batch) -> bool:
+        """Does the collection hold errors at some time of the batch (below up_to)?"""
+        limit = min(batch.upper, self.up_to)
+        holds = batch.lower < limit and any(self._errors.values())
+        for _, changes in by_time(e for e in batch.errs if e[1] < limit):
+            for message, diff in changes:
+                self._errors[message] = self._errors.get(message, 0) + diff
+            holds = holds or any(self._errors.values())
+        return holds
+
+    def _send(
+        self, upper: int, error: str | None, updates: list[tuple[rows.Row, int, int]] | None = None
+    ) -> None:
+        response = responses.subscribe_batch(self.collection, self.sent_upper, upper)
+        contents = response.subscribe_response.resp.batch.updates
+        if error is None and not self.poisoned:
+            out = contents.updates
+            out.SetInParent()
+            size = 0
+            for row, time, diff in updates or []:
+                update = out.updates.add()
+                rows.fill_proto(update.row, row)
+                update.timestamp = time
+                update.diff = diff
+                size += update.row.ByteSize() + 8  # spec 1.5
+            if self._services.params.exceeds_result_size(size):
+                error = f"subscribe batch of {size} bytes exceeds max_result_size"
+        if error is not None or self.poisoned:
+            contents.error = error or "the subscribe failed earlier"
+            self.poisoned = True
+        self._services.responder.send(response)
+        self.sent_upper = upper
+        if upper == EMPTY:
+            self._finish()
+
+    def drop(self) -> None:
+        self.dropped = True
+        if not self.done:
+            if not faults.on("no-droppedat"):  # FAULT: breaks SUB-13
+                self._services.responder.send(
+                    responses.subscribe_dropped_at(self.collection, self.sent_upper)
+                )
+            self._finish()
+
+    def _finish(self) -> None:
+        self.done = True
+        self.node.unsubscribe(self._on_batch)
+
+    def teardown(self) -> None:
+        self.done = True
+        self.node.unsubscribe(self._on_batch)
+
+    def finished(self) -> bool:
+        return self.done

@@ -1,0 +1,82 @@
+"""Reporting frontiers (spec section 6): monotone, never below as_of, `[]`, then silence.
+
+For every index and materialized view the replica reports three frontiers: *write* (the
+contents below it are final), *input* (the inputs have been read below it) and *output*
+(processing below it is done). The reporter remembers what it last sent for each kind and
+sends a `Frontiers` message carrying only the kinds that advanced (FRONT-4, FRONT-8). The
+first report of a kind is at least the collection's as_of in the current iteration
+(FRONT-3), so a reported value is `max(current, as_of)`. A kind reported as `[]` is never
+mentioned again (FRONT-5); after a drop every kind goes to `[]` (FRONT-6) and then the
+collection is forgotten (FRONT-7). On reconnect, carried-over collections start over
+(RECON-3), and collections dropped by reconciliation are forgotten without a word (RECON-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reference_replica import faults, responses
+from reference_replica.frontier import EMPTY
+from reference_replica.responses import Responder
+
+KINDS = 3  # write, input, output
+
+
+@dataclass
+class _Reported:
+    as_of: int
+    last: list[int | None] = field(default_factory=lambda: [None] * KINDS)
+
+
+class FrontierReporter:
+    def __init__(self, responder: Responder) -> None:
+        self._responder = responder
+        self._collections: dict[str, _Reported] = {}
+
+    def track(self, collection: str, as_of: int) -> None:
+        """Start (or restart) reporting `collection` from scratch."""
+        self._collections[collection] = _Reported(as_of)
+
+    def forget(self, collection: str) -> None:
+        """Stop reporting, silently (reconciliation drops)."""
+        self._collections.pop(collection, None)
+
+    def report(self, collection: str, current: tuple[int, int, int]) -> None:
+        state = self._collections.get(collection)
+        if state is None:
+            return
+        values: list[int | None] = [None] * KINDS
+        for kind, now in enumerate(current):
+            value = max(now, state.as_of)
+            last = state.last[kind]
+            if last is None or value > last:
+                values[kind] = value
+        if all(v is None for v in values):
+            return
+        previous_write = state.last[0]
+        for kind, reported in enumerate(values):
+            if reported is not None:
+                state.last[kind] = reported
+        self._responder.send(responses.frontiers(collection, *values))
+        new_write = values[0]
+        if (
+            faults.on("frontier-regression")
+            and previous_write is not None
+            and new_write is not None
+            and new_write < EMPTY
+        ):
+            self._responder.send(responses.frontiers(collection, new_write - 1, None, None))  # FAULT: FRONT-4
+
+    def drop(self, collection: str) -> None:
+        """Report `[]` for every kind not yet `[]`, then forget the collection."""
+        state = self._collections.pop(collection, None)
+        if state is None:
+            return
+        values = [None if last == EMPTY else EMPTY for last in state.last]
+        if any(v is not None for v in values):
+            self._responder.send(responses.frontiers(collection, *values))
+
+    def all_empty(self, collection: str) -> bool:
+        """Has every kind been reported `[]`? (Such a collection has *finished*, STATUS-1.)"""
+        state = self._collections.get(collection)
+        return state is None or all(last == EMPTY for last in state.last)

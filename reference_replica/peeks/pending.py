@@ -1,0 +1,133 @@
+"""Peeks waiting for their answer (spec 8.1, 8.2, PEEK-2).
+
+An index peek captures its since when it arrives: the index's latest compaction frontier
+(PEEK-13). Below it the answer is `Error` at once (PEEK-9). Otherwise the peek holds the
+index's arrangement at its time (so later compaction cannot take the data away) and waits
+until the index's contents at that time are final (PEEK-6); then it reads them.
+
+A persist peek reads the shard with `Listen(shard, as_of=t)`: the storage service sends the
+first batch once the shard's upper passes `t`, holding exactly the contents at `t`, and
+refuses the Listen if `t` is below the shard's since (then the answer is `Error`, A24).
+"""
+
+from __future__ import annotations
+
+from compute_protocol.v1 import command_pb2
+
+from reference_replica import rows
+from reference_replica.dataflow.batch import Update
+from reference_replica.exports.index import IndexExport
+from reference_replica.mfp import Mfp
+from reference_replica.peeks.answer import answer
+from reference_replica.responses import Response, peek_error
+from reference_replica.rows import Row
+from reference_replica.services import Services
+from reference_replica.storage.listen import ListenReader
+
+
+class PendingPeek:
+    def __init__(self, uuid: int, peek: command_pb2.ProtoPeek, services: Services) -> None:
+        self.uuid = uuid
+        self.timestamp = peek.timestamp
+        self.otel_ctx = dict(peek.otel_ctx)
+        self.mfp = Mfp(peek.map_filter_project.mfp)
+        self.finishing = peek.finishing
+        self.keys = [rows.from_proto(k) for k in peek.key] or None
+        self._services = services
+
+    def poll(self) -> Response | None:
+        """The answer, if the peek can be answered now."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """The peek is finished (answered, cancelled or forgotten): let go of its resources."""
+
+    def _answer(self, contents: list[tuple[Row, int]]) -> Response:
+        return answer(self.uuid, self.otel_ctx, contents, self.mfp, self.finishing, self._services.params)
+
+
+class IndexPeek(PendingPeek):
+    def __init__(
+        self, uuid: int, peek: command_pb2.ProtoPeek, index: IndexExport, services: Services
+    ) -> None:
+        super().__init__(uuid, peek, services)
+        self.index = index
+        self.since = index.since  # the since in effect when the Peek arrived (PEEK-13)
+        self._holding = self.timestamp >= self.since
+        if self._holding:
+            index.hold(self.timestamp)
+
+    def poll(self) -> Response | None:
+        t = self.timestamp
+        if t < self.since:
+            return peek_error(
+                self.uuid, f"peek at time {t} is below the index's since {self.since}", self.otel_ctx
+            )
+        if not self.index.final_at(t):
+            return None
+        arrangement = self.index.arrangement
+        if arrangement.has_errors_at(t):
+            return peek_error(
+                self.uuid, "the indexed collection holds errors at the peek time", self.otel_ctx
+            )
+        return self._answer(arrangement.contents_at(t, self.keys))
+
+    def release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self.index.release(self.timestamp)
+
+
+class PersistPeek(PendingPeek):
+    def __init__(self, uuid: int, peek: command_pb2.ProtoPeek, services: Services) -> None:
+        super().__init__(uuid, peek, services)
+        meta = peek.persist.metadata
+        self._contents: list[tuple[Row, int]] | None = None
+        self._failure: str | None = None
+        self._prefixes = None if self.keys is None else {rows.encode(k) for k in self.keys}
+        self._reader = ListenReader(
+            services.storage,
+            meta.storage_address,
+            meta.shard_id,
+            self.timestamp,
+            services.post,
+            self._on_batch,
+            self._on_failure,
+        )
+        self._reader.start()
+
+    def _on_batch(self, upper: int, updates: list[Update]) -> None:
+        if self._contents is not None:
+            return
+        self._reader.stop()
+        t = self.timestamp
+        sums: dict[bytes, int] = {}
+        originals: dict[bytes, Row] = {}
+        for row, time, diff in updates:
+            if time > t or not self._matches(row):
+                continue
+            key = rows.encode(row)
+            sums[key] = sums.get(key, 0) + diff
+            originals[key] = row
+        self._contents = [(originals[k], count) for k, count in sums.items() if count]
+
+    def _matches(self, row: Row) -> bool:
+        """A literal key of a persist peek is matched as a prefix of the row (spec 8.1)."""
+        if self._prefixes is None or self.keys is None:
+            return True
+        return any(rows.encode(row[: len(key)]) in self._prefixes for key in self.keys)
+
+    def _on_failure(self, message: str) -> None:
+        self._failure = message
+
+    def poll(self) -> Response | None:
+        if self._failure is not None:
+            return peek_error(
+                self.uuid, f"cannot read the shard at the peek time: {self._failure}", self.otel_ctx
+            )
+        if self._contents is None:
+            return None
+        return self._answer(self._contents)
+
+    def release(self) -> None:
+        self._reader.stop()

@@ -1,0 +1,6 @@
+"""The replica's side of the storage service (spec 5.4): reading shards and writing them.
+
+`client` holds the gRPC channels; `listen` follows a shard on a thread of its own (sources,
+materialized-view targets and persist peeks all read through Listen); `writes` is the one
+door through which the replica changes storage, and it stays shut until AllowWrites (RO-1).
+"""

@@ -1,0 +1,117 @@
+"""The driver over TLS, with and without a client certificate (certificates made by openssl)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from conformance.driver import ConnectError, Replica, TlsConfig
+from conformance.frontiers import EMPTY
+from tests.conformance.fake_servers import FakeReplica, answering
+from tests.conformance.test_driver import constant_index, good
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+
+EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def _openssl(cwd: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _signed(cwd: Path, name: str, san: str) -> None:
+    _openssl(cwd, "req", *EC, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+    (cwd / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+    _openssl(
+        cwd,
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        "1",
+        "-extfile",
+        f"{name}.ext",
+    )
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("pki")
+    _openssl(
+        d, "req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca"
+    )
+    _signed(d, "server", "DNS:replica.test,IP:127.0.0.1")
+    _signed(d, "client", "DNS:controller.test")
+    return d
+
+
+def _server(pki: Path, *, require_client: bool) -> Iterator[FakeReplica]:
+    creds = grpc.ssl_server_credentials(
+        [((pki / "server.key").read_bytes(), (pki / "server.pem").read_bytes())],
+        root_certificates=(pki / "ca.pem").read_bytes() if require_client else None,
+        require_client_auth=require_client,
+    )
+    f = FakeReplica(answering(good), tls=creds)
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def tls_server(pki: Path) -> Iterator[FakeReplica]:
+    yield from _server(pki, require_client=False)
+
+
+@pytest.fixture
+def mtls_server(pki: Path) -> Iterator[FakeReplica]:
+    yield from _server(pki, require_client=True)
+
+
+def _tour(replica: Replica) -> None:
+    s = replica.connect()
+    constant_index(s)
+    assert s.wait_peek(1).kind == "rows"
+    assert s.wait_frontier("u1", "write", 0) == EMPTY
+    assert replica.violations == []
+
+
+def test_server_authenticated_tls(pki: Path, tls_server: FakeReplica) -> None:
+    tls = TlsConfig(root_certificates=pki / "ca.pem", server_name="replica.test")
+    with Replica(tls_server.address, tls=tls, patience=2.0) as replica:
+        _tour(replica)
+
+
+def test_mutual_tls(pki: Path, mtls_server: FakeReplica) -> None:
+    tls = TlsConfig(
+        root_certificates=pki / "ca.pem",
+        client_certificate=pki / "client.pem",
+        client_key=pki / "client.key",
+        server_name="replica.test",
+    )
+    with Replica(mtls_server.address, tls=tls, patience=2.0) as replica:
+        _tour(replica)
+
+
+def test_missing_client_certificate_is_not_a_hang(pki: Path, mtls_server: FakeReplica) -> None:
+    """The TLS handshake fails, so the channel never becomes ready: a bounded ConnectError."""
+    tls = TlsConfig(root_certificates=pki / "ca.pem", server_name="replica.test")
+    replica = Replica(mtls_server.address, tls=tls, patience=2.0, connect_timeout=0.5)
+    with replica, pytest.raises(ConnectError, match="could not reach the replica"):
+        replica.connect()
+
+
+def test_a_key_without_its_certificate_is_refused(pki: Path) -> None:
+    with pytest.raises(ValueError, match="certificate needs its key"):
+        TlsConfig(client_key=pki / "client.key").credentials()
