@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from conformance.cli import check, rules
+from conformance.cli import check, rules, run
 
-SUBCOMMANDS: list[ModuleType] = [check, rules]
+SUBCOMMANDS: list[ModuleType] = [check, rules, run]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from compute_protocol.v1 import command_pb2
-from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError
-from conformance.oracle import format_violation
 
 from conformance import history
+from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError
 from conformance.frontiers import Frontier, fmt
+from conformance.oracle import format_violation
 from conformance.rows import Row
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
 from conformance.steps.plans import ColType

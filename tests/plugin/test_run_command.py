@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from conformance import run_command
+from conformance.cli import run as run_command
 
 
 def test_arguments_pass_through_to_pytest() -> None:
