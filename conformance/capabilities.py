@@ -105,9 +105,7 @@ def parse_capabilities(data: object, source: str = "<capabilities>") -> Capabili
         values[name] = frozenset(raw)
     caps = Capabilities(**values)
     if "get" not in caps.plan_operators:
-        raise CapabilitiesError(
-            f"{source}: field 'plan_operators' must include 'get' (every dataflow reads an input)"
-        )
+        raise CapabilitiesError(f"{source}: field 'plan_operators' must include 'get' (every dataflow reads an input)")
     return caps
 
 

@@ -99,9 +99,7 @@ def replay_command(config: pytest.Config, replay_path: Path) -> str:
     return shlex.join(argv)
 
 
-def fail(
-    request: pytest.FixtureRequest, worker: Any, record: FailureRecord, death: str | None = None
-) -> NoReturn:
+def fail(request: pytest.FixtureRequest, worker: Any, record: FailureRecord, death: str | None = None) -> NoReturn:
     """Record the failure in the run's results, save its artifacts, and fail (or xfail) the test."""
     test_id = request.node.nodeid
     replay_path, history_path = write_artifacts(worker.artifacts, test_id, record)
@@ -114,9 +112,7 @@ def fail(
     if death:
         lines.append(death)
     if record.intermittent:
-        lines.append(
-            "INTERMITTENT: the violation below did not reproduce when Hypothesis replayed the example."
-        )
+        lines.append("INTERMITTENT: the violation below did not reproduce when Hypothesis replayed the example.")
     lines += [f.text for f in record.findings] or [record.error or "failed without a recorded violation"]
     if record.error and record.findings:
         lines.append(record.error)

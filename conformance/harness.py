@@ -133,9 +133,7 @@ def _machine_failed(
     intermittent = isinstance(exc, Flaky)
     # After shrinking, Hypothesis replays the minimal example last: last_failure is that one.
     # A Flaky failure did not reproduce: fall back on the first one found (full patience).
-    record: ExampleRecord | None = (
-        env.first_failure if intermittent else (env.last_failure or env.first_failure)
-    )
+    record: ExampleRecord | None = env.first_failure if intermittent else (env.last_failure or env.first_failure)
     findings = _findings(exc) or (record.violations if record else [])
     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
     failure = FailureRecord(

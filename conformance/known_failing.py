@@ -19,9 +19,7 @@ class KnownFailingError(ValueError):
     """A bad known-failing file; the message names the file and the line."""
 
 
-def parse_known_failing(
-    text: str, source: str = "<known-failing>", known_ids: set[str] | None = None
-) -> set[str]:
+def parse_known_failing(text: str, source: str = "<known-failing>", known_ids: set[str] | None = None) -> set[str]:
     ids: set[str] = set()
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()

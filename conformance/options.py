@@ -87,8 +87,7 @@ _OPTIONS: Final = (
     (
         "--storage-listen",
         "conformance_storage_listen",
-        "HOST:PORT where the suite's storage service listens "
-        "(default 127.0.0.1:0; use 0.0.0.0:0 for remote replicas)",
+        "HOST:PORT where the suite's storage service listens (default 127.0.0.1:0; use 0.0.0.0:0 for remote replicas)",
     ),
     (
         "--storage-advertise",

@@ -47,9 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(
-    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
-) -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Bare `pytest --replica-addr X` means "run the suite": add its directory when no path is given."""
     ns = early_config.known_args_namespace
     requested = any(getattr(ns, name, None) for name in (*ACTIVATING, "conformance"))
@@ -142,11 +140,7 @@ class ConformanceState:
         self.active = True
         replaying = config.getoption("replay", default=None) is not None
         # --replay runs only the replay test; without it the replay test is not a test at all.
-        keep = [
-            i
-            for i in suite
-            if (i.originalname if isinstance(i, pytest.Function) else i.name) == "test_replay"
-        ]
+        keep = [i for i in suite if (i.originalname if isinstance(i, pytest.Function) else i.name) == "test_replay"]
         if replaying:
             others = [i for i in suite if i not in keep]
             items[:] = [i for i in items if i not in others]

@@ -39,9 +39,7 @@ class Profile:
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    "quick": Profile(
-        "quick", max_examples=6, step_count=15, patience=10.0, derandomize=True, use_database=True
-    ),
+    "quick": Profile("quick", max_examples=6, step_count=15, patience=10.0, derandomize=True, use_database=True),
     "ci": Profile("ci", max_examples=100, step_count=30, patience=20.0, derandomize=True, use_database=False),
     "deep": Profile(
         "deep",
@@ -61,6 +59,4 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(
-            f"unknown conformance profile {name!r}; choose one of {', '.join(PROFILES)}"
-        ) from None
+        raise ValueError(f"unknown conformance profile {name!r}; choose one of {', '.join(PROFILES)}") from None

@@ -102,9 +102,7 @@ def pool_address(pool: str, worker_id: str) -> str:
     addresses = split_pool(pool)
     i = worker_index(worker_id)
     if i >= len(addresses):
-        raise ReplicaUsageError(
-            f"--replica-pool has {len(addresses)} address(es); worker {worker_id} needs #{i + 1}"
-        )
+        raise ReplicaUsageError(f"--replica-pool has {len(addresses)} address(es); worker {worker_id} needs #{i + 1}")
     return addresses[i]
 
 
@@ -147,9 +145,7 @@ class ReplicaProcess:
             )
         except OSError as e:
             raise ReplicaError(f"cannot start replica command {shlex.join(self.argv)!r}: {e}") from None
-        self._pump = threading.Thread(
-            target=self._pump_stdout, name=f"replica-stdout-{self._proc.pid}", daemon=True
-        )
+        self._pump = threading.Thread(target=self._pump_stdout, name=f"replica-stdout-{self._proc.pid}", daemon=True)
         self._pump.start()
         self.address = self._await_address(port, wants_port0)
         return self.address
@@ -178,14 +174,10 @@ class ReplicaProcess:
                 return polled
             code = self.returncode()
             if code is not None:
-                raise ReplicaError(
-                    f"replica exited with code {code} before it accepted connections; {self.log_hint()}"
-                )
+                raise ReplicaError(f"replica exited with code {code} before it accepted connections; {self.log_hint()}")
             self._line_seen.wait(0.05)
         self.stop()
-        what = (
-            "print its address on the first stdout line" if needs_line else f"accept connections on {polled}"
-        )
+        what = "print its address on the first stdout line" if needs_line else f"accept connections on {polled}"
         raise ReplicaError(f"replica did not {what} within {self.start_timeout:.0f} s; {self.log_hint()}")
 
     @property

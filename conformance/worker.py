@@ -123,9 +123,7 @@ class WorkerContext:
     def _obtain(self) -> ReplicaTarget:
         s = self.settings
         if s.replica_addr:
-            return ReplicaTarget(
-                [a.strip() for a in s.replica_addr.split(",")], f"--replica-addr {s.replica_addr}"
-            )
+            return ReplicaTarget([a.strip() for a in s.replica_addr.split(",")], f"--replica-addr {s.replica_addr}")
         if s.replica_pool:
             addr = pool_address(s.replica_pool, self.worker_id)
             return ReplicaTarget(

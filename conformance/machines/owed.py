@@ -66,7 +66,7 @@ def subscribe_wait(cat: Catalog, c: Collection) -> Frontier | None:
 
 def copy_to_owed(cat: Catalog, c: Collection, writable: bool) -> bool:
     """COPY-3: once dropped, or once writable and the contents at as_of are final."""
-    if c.kind != "copy_to" or c.answered:
+    if c.kind != "copy_to" or c.answered or c.iteration != cat.iteration:
         return False
     if not c.live:
         return cat.initialized

@@ -154,10 +154,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         holds += [
             p.time
             for p in self.cat.peeks.values()
-            if p.target_kind == "persist"
-            and p.target == shard
-            and p.iteration == self.cat.iteration
-            and not p.answered
+            if p.target_kind == "persist" and p.target == shard and p.iteration == self.cat.iteration and not p.answered
         ]
         ceiling = min([*holds, s.upper if s.upper != EMPTY else self.max_upper() + 2])
         if ceiling > s.since:
@@ -176,9 +173,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         kind = data.draw(st.sampled_from(kinds), label="export kind")
         safe = kind in ("materialized_view", "copy_to")
         shards = self.input_shards()
-        picked = data.draw(
-            st.lists(st.sampled_from(shards), min_size=1, max_size=2, unique=True), label="sources"
-        )
+        picked = data.draw(st.lists(st.sampled_from(shards), min_size=1, max_size=2, unique=True), label="sources")
         floor = max(self.cat.shards[s].since for s in picked)
         imports: list[Collection] = []
         candidates = [c for c in self.cat.live(("index",)) if not (safe and c.may_error)]
@@ -204,9 +199,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             step["imports"] = [c.name for c in imports]
         if until:
             step["until"] = until
-        export = self.name(
-            {"index": "ix", "subscribe": "sub", "materialized_view": "mv", "copy_to": "cp"}[kind]
-        )
+        export = self.name({"index": "ix", "subscribe": "sub", "materialized_view": "mv", "copy_to": "cp"}[kind])
         if kind == "index":
             arity = len(self._columns(plan, picked, imports))
             key = data.draw(st.sampled_from([[0], [0, 1][:arity], []]))
@@ -272,9 +265,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             step["target_kind"] = "persist"
         elif data.draw(st.integers(0, 3)) == 0:
             key_cols = next(
-                x.get("key", [])
-                for x in self.cat.dataflows[c.dataflow].step.get("indexes", [])
-                if x["name"] == target
+                x.get("key", []) for x in self.cat.dataflows[c.dataflow].step.get("indexes", []) if x["name"] == target
             )
             if key_cols:
                 step["key"] = [[data.draw(datum_for(columns[k])) for k in key_cols]]
@@ -390,9 +381,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(owed.frontier_wait(self.cat, c, self.writable()) for c in self.cat.live()))
     @rule(data=st.data())
     def wait_frontier(self, data: st.DataObject) -> None:
-        waits = {
-            c.name: w for c in self.cat.live() if (w := owed.frontier_wait(self.cat, c, self.writable()))
-        }
+        waits = {c.name: w for c in self.cat.live() if (w := owed.frontier_wait(self.cat, c, self.writable()))}
         name = data.draw(st.sampled_from(sorted(waits)))
         kinds, at_least = waits[name]
         for kind in kinds:
@@ -406,15 +395,11 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.run({"op": "wait_subscribe", "id": name, "at_least": encode_frontier(waits[name])})
 
     @precondition(
-        lambda self: any(
-            owed.copy_to_owed(self.cat, c, self.writable()) for c in self.cat.collections.values()
-        )
+        lambda self: any(owed.copy_to_owed(self.cat, c, self.writable()) for c in self.cat.collections.values())
     )
     @rule(data=st.data())
     def wait_copy_to(self, data: st.DataObject) -> None:
-        names = sorted(
-            c.name for c in self.cat.collections.values() if owed.copy_to_owed(self.cat, c, self.writable())
-        )
+        names = sorted(c.name for c in self.cat.collections.values() if owed.copy_to_owed(self.cat, c, self.writable()))
         self.run({"op": "wait_copy_to", "id": data.draw(st.sampled_from(names))})
 
     @precondition(lambda self: self.cat.iteration > 0)

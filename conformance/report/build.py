@@ -117,9 +117,7 @@ class Report:
         }
 
 
-def build_report(
-    rules: Iterable[RuleLike], titles: Mapping[int, str], results: RunResults, info: RunInfo
-) -> Report:
+def build_report(rules: Iterable[RuleLike], titles: Mapping[int, str], results: RunResults, info: RunInfo) -> Report:
     lines = [_line(r, titles.get(r.section, ""), results, info) for r in rules]
     return Report(info, lines, results, _exit_reasons(lines, results, info))
 

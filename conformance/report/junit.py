@@ -46,8 +46,7 @@ def append_rule_suite(path: str | Path, report: Report) -> None:
         graded = [
             x
             for x in lines
-            if x.status
-            in ("passed", "failed", "unexpected_pass", "known_failing", "warning", "not_exercised")
+            if x.status in ("passed", "failed", "unexpected_pass", "known_failing", "warning", "not_exercised")
         ]
         if bad:
             failures += 1

@@ -110,8 +110,7 @@ def _section_summary(lines: list[RuleLine]) -> list[str]:
         graded = [
             x
             for x in g
-            if x.status
-            in ("passed", "failed", "not_exercised", "known_failing", "unexpected_pass", "warning")
+            if x.status in ("passed", "failed", "not_exercised", "known_failing", "unexpected_pass", "warning")
         ]
         if not graded:
             continue

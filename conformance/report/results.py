@@ -55,10 +55,7 @@ class RunResults:
         """Situations the oracle could not judge, shown (a few) in the terminal summary."""
         for note in notes:
             line = f"not judged: {note}"
-            if (
-                len([n for n in self.notes if n.startswith("not judged: ")]) < limit
-                and line not in self.notes
-            ):
+            if len([n for n in self.notes if n.startswith("not judged: ")]) < limit and line not in self.notes:
                 self.notes.append(line)
 
     def set_artifact(self, rule_id: str, artifact: str) -> None:

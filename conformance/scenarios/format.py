@@ -63,9 +63,7 @@ def parse_scenario(data: Json, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(source, f"expected a JSON object at the top level, got {type(data).__name__}")
     for name in data:
         if name not in _TOP_FIELDS:
-            raise ScenarioError(
-                source, f"field {name}: unknown field; expected one of {', '.join(_TOP_FIELDS)}"
-            )
+            raise ScenarioError(source, f"field {name}: unknown field; expected one of {', '.join(_TOP_FIELDS)}")
     if data.get("format") != FORMAT:
         raise ScenarioError(source, f"field format: expected {FORMAT!r}, got {data.get('format')!r}")
     for required in ("name", "rules", "steps"):

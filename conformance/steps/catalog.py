@@ -81,6 +81,7 @@ class Collection:
     compaction: Frontier = 0
     shard: str | None = None  # materialized view target
     answered: bool = False  # copy-to: a wait established the answer
+    iteration: int = 0  # the connection that (re-)created it: nothing is owed about it on a later one
 
 
 @dataclass
@@ -218,9 +219,7 @@ class Catalog:
                 replay.append(_cmd(allow_writes=_empty()))
         return A.Planned([A.Connect(tuple(replay))], {"op": "reconnect", "peeks": resent})
 
-    def _replayed_dataflow(
-        self, df: Dataflow, new_as_of: dict[str, int]
-    ) -> command_pb2.ProtoComputeCommand | None:
+    def _replayed_dataflow(self, df: Dataflow, new_as_of: dict[str, int]) -> command_pb2.ProtoComputeCommand | None:
         live = [self.collections[n] for n in df.exports if self.collections[n].live]
         if not live:
             return None
@@ -256,6 +255,7 @@ class Catalog:
         df.as_of, df.desc = as_of, desc
         for c in live:
             c.answered = False  # a re-created copy-to answers again (COPY-3)
+            c.iteration = self.iteration
         return _cmd(create_dataflow=desc)
 
     # ---- storage (the suite's own writes) ----
@@ -300,11 +300,7 @@ class Catalog:
         if since < shard.since:
             raise FieldError("since", f"a since never goes back (it is {shard.since})")
         for df in self.dataflows.values():
-            if (
-                shard.name in df.sources
-                and any(self.collections[n].live for n in df.exports)
-                and since > df.as_of
-            ):
+            if shard.name in df.sources and any(self.collections[n].live for n in df.exports) and since > df.as_of:
                 raise FieldError(
                     "since",
                     f"dataflow {df.name!r} reads the shard from as_of {df.as_of}; the "
@@ -437,9 +433,7 @@ class Catalog:
                 if "shard" not in sk:
                     raise FieldError(f"{path}.shard", "a materialized_view needs its target shard")
                 target = self._shard(sk["shard"], f"{path}.shard")
-                if target.mv_target_of is not None or any(
-                    target.name in d.sources for d in self.dataflows.values()
-                ):
+                if target.mv_target_of is not None or any(target.name in d.sources for d in self.dataflows.values()):
                     raise FieldError(
                         f"{path}.shard",
                         f"shard {target.name!r} is already written or read by the "
@@ -450,9 +444,7 @@ class Catalog:
                 ):
                     raise FieldError(f"{path}.shard", "the target shard's columns differ from the view's")
                 if target.upper < as_of:
-                    raise FieldError(
-                        f"{path}.shard", f"target shard upper [{target.upper}] is below as_of (DF-1)"
-                    )
+                    raise FieldError(f"{path}.shard", f"target shard upper [{target.upper}] is below as_of (DF-1)")
                 if len(step.get("indexes", [])) + len(step.get("sinks", [])) > 1:
                     raise FieldError(
                         path,
@@ -473,6 +465,7 @@ class Catalog:
         if not exports:
             raise FieldError("indexes", "a dataflow needs at least one index or sink export")
         for c in exports:
+            c.iteration = self.iteration
             self.collections[c.name] = c
         self.dataflows[name] = Dataflow(
             name,
@@ -504,13 +497,9 @@ class Catalog:
         if frontier == EMPTY:
             return self._drop({"op": "drop", "id": step["id"]})
         if frontier < c.compaction:
-            raise FieldError(
-                "frontier", f"compaction never goes back; it is {_fmt(c.compaction)} (COMPACT-1)"
-            )
+            raise FieldError("frontier", f"compaction never goes back; it is {_fmt(c.compaction)} (COMPACT-1)")
         if c.kind == "materialized_view":
-            raise FieldError(
-                "id", "the suite never sends a non-empty compaction for a materialized view (COMPACT-1)"
-            )
+            raise FieldError("id", "the suite never sends a non-empty compaction for a materialized view (COMPACT-1)")
         c.compaction = frontier
         return A.Planned([A.Send(_compaction(c.gid, frontier))])
 
@@ -593,32 +582,26 @@ class Catalog:
     def _wait_peek(self, step: Json) -> A.Planned:
         p = self._peek_of(step["peek"], "peek")
         if p.iteration != self.iteration:
-            raise FieldError(
-                "peek", f"peek {p.name!r} was not sent on this connection; it is never answered here"
-            )
+            raise FieldError("peek", f"peek {p.name!r} was not sent on this connection; it is never answered here")
         return A.Planned([A.WaitPeek(p.uuid, p.name, step.get("expect"))])
 
     def _wait_frontier(self, step: Json) -> A.Planned:
-        c = self._collection(step["id"], "id", ("index", "materialized_view"), live=False)
+        c = self._current(self._collection(step["id"], "id", ("index", "materialized_view"), live=False))
         kind = step.get("kind", "all")
         kinds = ("write", "input", "output") if kind == "all" else (kind,)
-        return A.Planned(
-            [A.WaitFrontier(c.gid, c.name, kinds, decode_frontier(step["at_least"], "at_least"))]
-        )
+        return A.Planned([A.WaitFrontier(c.gid, c.name, kinds, decode_frontier(step["at_least"], "at_least"))])
 
     def _wait_subscribe(self, step: Json) -> A.Planned:
-        c = self._collection(step["id"], "id", ("subscribe",), live=False)
+        c = self._current(self._collection(step["id"], "id", ("subscribe",), live=False))
         return A.Planned([A.WaitSubscribe(c.gid, c.name, decode_frontier(step["at_least"], "at_least"))])
 
     def _wait_copy_to(self, step: Json) -> A.Planned:
-        c = self._collection(step["id"], "id", ("copy_to",), live=False)
+        c = self._current(self._collection(step["id"], "id", ("copy_to",), live=False))
         return A.Planned([A.WaitCopyTo(c.gid, c.name, step.get("expect"))])
 
     def _wait_shard(self, step: Json) -> A.Planned:
         shard = self._shard(step["shard"], "shard")
-        return A.Planned(
-            [A.WaitShard(shard.shard_id, shard.name, decode_frontier(step["at_least"], "at_least"))]
-        )
+        return A.Planned([A.WaitShard(shard.shard_id, shard.name, decode_frontier(step["at_least"], "at_least"))])
 
     def _wait_quiet(self, step: Json) -> A.Planned:
         return A.Planned([A.WaitQuiet(float(step["seconds"]))])
@@ -661,6 +644,11 @@ class Catalog:
         if name not in self.shards:
             raise FieldError(path, f"unknown shard {name!r}; create it with a create_shard step first")
         return self.shards[name]
+
+    def _current(self, c: Collection) -> Collection:
+        if c.iteration != self.iteration:
+            raise FieldError("id", f"{c.name!r} belongs to an earlier connection: nothing is owed about it here")
+        return c
 
     def _collection(self, name: str, path: str, kinds: tuple[str, ...], live: bool = True) -> Collection:
         c = self.collections.get(name)

@@ -118,9 +118,7 @@ def build_expr(e: Json, cols: list[ColType], path: str) -> BuiltExpr:
         return BuiltExpr(plan_pb2.ProtoScalarExpr(column=arg), cols[arg], False)
     if op == "literal":
         d = decode_datum(arg, here)
-        return BuiltExpr(
-            plan_pb2.ProtoScalarExpr(literal=datum_to_proto(d)), ColType(d[0], d[0] == "null"), False
-        )
+        return BuiltExpr(plan_pb2.ProtoScalarExpr(literal=datum_to_proto(d)), ColType(d[0], d[0] == "null"), False)
     if op in _UNARY:
         inner = build_expr(arg, cols, here)
         t = inner.type
@@ -135,15 +133,11 @@ def build_expr(e: Json, cols: list[ColType], path: str) -> BuiltExpr:
         left = build_expr(arg[0], cols, f"{here}[0]")
         right = build_expr(arg[1], cols, f"{here}[1]")
         if not left.type.joins(right.type):
-            raise FieldError(
-                here, f"both sides must have the same kind, got {left.type.kind} and {right.type.kind}"
-            )
+            raise FieldError(here, f"both sides must have the same kind, got {left.type.kind} and {right.type.kind}")
         merged = left.type.merge(right.type)
         if op in _ARITH and merged.kind not in ("int64", "float64", "null"):
             raise FieldError(here, f"{op} needs int64 or float64, got {merged.kind}")
-        call2 = plan_pb2.ProtoCallBinary(
-            func=_COMPARE.get(op) or _ARITH[op], expr1=left.proto, expr2=right.proto
-        )
+        call2 = plan_pb2.ProtoCallBinary(func=_COMPARE.get(op) or _ARITH[op], expr1=left.proto, expr2=right.proto)
         out = ColType("bool", merged.nullable) if op in _COMPARE else merged
         fallible = left.may_error or right.may_error or op in _ARITH
         return BuiltExpr(plan_pb2.ProtoScalarExpr(call_binary=call2), out, fallible)
@@ -160,9 +154,7 @@ def build_expr(e: Json, cols: list[ColType], path: str) -> BuiltExpr:
     return BuiltExpr(plan_pb2.ProtoScalarExpr(call_variadic=call3), ColType("bool", nullable), fallible)
 
 
-def build_mfp(
-    m: Json, cols: list[ColType], path: str
-) -> tuple[plan_pb2.ProtoMapFilterProject, list[ColType], bool]:
+def build_mfp(m: Json, cols: list[ColType], path: str) -> tuple[plan_pb2.ProtoMapFilterProject, list[ColType], bool]:
     """Expressions append columns (each may read earlier ones), predicates filter, projection keeps.
 
     Returns the MFP, its output columns, and whether evaluating it may produce an error."""
@@ -238,14 +230,8 @@ def build_plan(p: Json, resolve: Resolver, path: str) -> BuiltPlan:
         right = build_plan(arg["right"], resolve, f"{here}.right")
         join = plan_pb2.ProtoPlanJoin(left=left.proto, right=right.proto)
         for i, (lc, rc) in enumerate(arg.get("keys", [])):
-            if (
-                lc >= len(left.columns)
-                or rc >= len(right.columns)
-                or not left.columns[lc].joins(right.columns[rc])
-            ):
-                raise FieldError(
-                    f"{here}.keys[{i}]", "key columns must exist on both sides and have the same kind"
-                )
+            if lc >= len(left.columns) or rc >= len(right.columns) or not left.columns[lc].joins(right.columns[rc]):
+                raise FieldError(f"{here}.keys[{i}]", "key columns must exist on both sides and have the same kind")
             join.keys.append(plan_pb2.ProtoJoinKey(left_column=lc, right_column=rc))
         return BuiltPlan(
             plan_pb2.ProtoPlan(join=join),
@@ -283,9 +269,7 @@ def _build_reduce(arg: Json, resolve: Resolver, here: str) -> BuiltPlan:
     out = []
     for i, k in enumerate(arg.get("group_key", [])):
         if k >= len(cols):
-            raise FieldError(
-                f"{here}.group_key[{i}]", f"column {k} does not exist; the input has {len(cols)}"
-            )
+            raise FieldError(f"{here}.group_key[{i}]", f"column {k} does not exist; the input has {len(cols)}")
         reduce.group_key.append(k)
         out.append(cols[k])
     for i, agg in enumerate(arg.get("aggregates", [])):
@@ -296,9 +280,7 @@ def _build_reduce(arg: Json, resolve: Resolver, here: str) -> BuiltPlan:
             raise FieldError(f"{here}.aggregates[{i}]", f"sum needs an int64 column, got {cols[c].kind}")
         reduce.aggregates.append(plan_pb2.ProtoAggregate(func=_AGGREGATES[func], column=c))
         out.append(
-            ColType("int64", False)
-            if func == "count"
-            else ColType("int64" if func == "sum" else cols[c].kind, True)
+            ColType("int64", False) if func == "count" else ColType("int64" if func == "sum" else cols[c].kind, True)
         )
     # A group with a negative multiplicity yields an error (spec 5.3), and SUM can overflow.
     return BuiltPlan(plan_pb2.ProtoPlan(reduce=reduce), out, inner.operators | {"reduce"}, True)

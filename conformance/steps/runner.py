@@ -188,9 +188,7 @@ def _check_copy(name: str, answer: CopyToAnswer, expect: Json) -> None:
     if want != "any" and answer.kind != want:
         raise ExpectationFailed(f"copy-to {name}: expected {want}, got {answer.kind} {answer.error}".rstrip())
     if answer.kind == "rows" and "count" in expect and answer.count != expect["count"]:
-        raise ExpectationFailed(
-            f"copy-to {name}: expected a row count of {expect['count']}, got {answer.count}"
-        )
+        raise ExpectationFailed(f"copy-to {name}: expected a row count of {expect['count']}, got {answer.count}")
 
 
 def _fmt_rows(rows: Counter[Any]) -> str:

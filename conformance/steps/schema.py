@@ -195,9 +195,7 @@ class Tuple(Field):
 
 class StrMap(Field):
     def check(self, v: Json, path: str) -> None:
-        if not isinstance(v, dict) or not all(
-            isinstance(k, str) and isinstance(x, str) for k, x in v.items()
-        ):
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
             raise FieldError(path, f"expected an object of string values, got {v!r}")
 
     def schema(self) -> dict[str, Json]:
@@ -238,9 +236,7 @@ class Obj(Field):
         known = self.required | self.optional
         for name, value in v.items():
             if name not in known:
-                raise FieldError(
-                    _join(path, name), f"unknown field; expected one of {', '.join(sorted(known))}"
-                )
+                raise FieldError(_join(path, name), f"unknown field; expected one of {', '.join(sorted(known))}")
             known[name].check(value, _join(path, name))
 
     def schema(self) -> dict[str, Json]:
@@ -264,14 +260,10 @@ class OneKey(Field):
 
     def check(self, v: Json, path: str) -> None:
         if not isinstance(v, dict) or len(v) != 1:
-            raise FieldError(
-                path, f"expected a {self.what}: an object with one key of {', '.join(self.variants)}"
-            )
+            raise FieldError(path, f"expected a {self.what}: an object with one key of {', '.join(self.variants)}")
         ((key, inner),) = v.items()
         if key not in self.variants:
-            raise FieldError(
-                _join(path, key), f"unknown {self.what}; expected one of {', '.join(self.variants)}"
-            )
+            raise FieldError(_join(path, key), f"unknown {self.what}; expected one of {', '.join(self.variants)}")
         self.variants[key].check(inner, _join(path, key))
 
     def schema(self) -> dict[str, Json]:
@@ -335,9 +327,7 @@ PLAN.variants.update(
         "union": ListOf(PLAN, min_items=1),
         "negate": PLAN,
         "threshold": PLAN,
-        "join": Obj(
-            {"left": PLAN, "right": PLAN}, {"keys": ListOf(Tuple(("left", Int(0)), ("right", Int(0))))}
-        ),
+        "join": Obj({"left": PLAN, "right": PLAN}, {"keys": ListOf(Tuple(("left", Int(0)), ("right", Int(0))))}),
         "reduce": Obj(
             {"input": PLAN},
             {
@@ -401,9 +391,7 @@ OPS: Final[dict[str, tuple[dict[str, Field], dict[str, Field], str]]] = {
             "sources": ListOf(Name("shard")),
             "imports": ListOf(Name("index")),
             "objects": ListOf(Obj({"name": Name("object"), "plan": PLAN})),
-            "indexes": ListOf(
-                Obj({"name": Name("index export"), "on": Name("object")}, {"key": ListOf(Int(0))})
-            ),
+            "indexes": ListOf(Obj({"name": Name("index export"), "on": Name("object")}, {"key": ListOf(Int(0))})),
             "sinks": ListOf(SINK),
             "schedule": Bool(),
         },
@@ -431,8 +419,7 @@ OPS: Final[dict[str, tuple[dict[str, Field], dict[str, Field], str]]] = {
     "reconnect": (
         {},
         {"peeks": ListOf(Name("peek"))},
-        "end the stream, open a new one and replay the reduced history (spec 14), "
-        "re-sending the listed peeks",
+        "end the stream, open a new one and replay the reduced history (spec 14), re-sending the listed peeks",
     ),
     "wait_peek": ({"peek": Name("peek")}, {"expect": PEEK_EXPECT}, "wait until the peek is answered"),
     "wait_frontier": (

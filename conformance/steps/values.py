@@ -78,9 +78,7 @@ def decode_datum(v: object, path: str) -> Datum:
     if isinstance(v, dict) and len(v) == 1:
         ((kind, raw),) = v.items()
         return _decode_tagged(kind, raw, path)
-    raise FieldError(
-        path, f"expected a datum (null, bool, number, string or a one-key tagged object), got {v!r}"
-    )
+    raise FieldError(path, f"expected a datum (null, bool, number, string or a one-key tagged object), got {v!r}")
 
 
 def _decode_tagged(kind: str, raw: object, path: str) -> Datum:

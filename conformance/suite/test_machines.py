@@ -23,7 +23,5 @@ def test_read_only_machine(request: pytest.FixtureRequest, conformance_worker: W
 
 
 @pytest.mark.parametrize("part", range(PARTS))
-def test_protocol_machine(
-    request: pytest.FixtureRequest, conformance_worker: WorkerContext, part: int
-) -> None:
+def test_protocol_machine(request: pytest.FixtureRequest, conformance_worker: WorkerContext, part: int) -> None:
     run_machine(request, conformance_worker, ProtocolMachine)

@@ -17,10 +17,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     settings = state_of(metafunc.config).settings()
     files = scenario_files(settings.scenarios)
-    params = [
-        pytest.param(f, id=f.stem, marks=[getattr(pytest.mark, FRESH_MARK)] if _fresh(f) else [])
-        for f in files
-    ]
+    params = [pytest.param(f, id=f.stem, marks=[getattr(pytest.mark, FRESH_MARK)] if _fresh(f) else []) for f in files]
     metafunc.parametrize("scenario_file", params)
 
 
@@ -31,9 +28,7 @@ def _fresh(path: Path) -> bool:
         return False  # reported by the test itself
 
 
-def test_scenario(
-    request: pytest.FixtureRequest, conformance_worker: WorkerContext, scenario_file: Path
-) -> None:
+def test_scenario(request: pytest.FixtureRequest, conformance_worker: WorkerContext, scenario_file: Path) -> None:
     try:
         scenario = load_scenario(scenario_file)
     except ScenarioError as e:

@@ -37,11 +37,7 @@ class Result:
         return out
 
     def assert_outcomes(self, **expected: int) -> None:
-        got = {
-            k: v
-            for k, v in self.outcomes().items()
-            if k in ("passed", "failed", "errors", "skipped", "xfailed")
-        }
+        got = {k: v for k, v in self.outcomes().items() if k in ("passed", "failed", "errors", "skipped", "xfailed")}
         assert got == expected, f"outcomes {got} != {expected}\n{self.stdout[-3000:]}\n{self.stderr[-2000:]}"
 
 
@@ -51,9 +47,7 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def run_pytest(
-    directory: Path, *args: str, timeout: float = 240, env: dict[str, str] | None = None
-) -> Result:
+def run_pytest(directory: Path, *args: str, timeout: float = 240, env: dict[str, str] | None = None) -> Result:
     """`python -m pytest -p conformance.plugin ARGS` in `directory`, with this checkout importable."""
     environ = dict(os.environ)
     environ.pop("PYTEST_XDIST_WORKER", None)

@@ -64,9 +64,7 @@ def test_create_dataflow_carries_shape_and_schedules_every_export() -> None:
     assert imp.storage_metadata.storage_address == "storage:1"
     assert len(imp.storage_metadata.relation_desc.columns) == 2
     assert gid_str(desc.index_exports[0].on_id) == gid_str(desc.objects_to_build[0].id)
-    assert planned[0].actions[0] == A.CreateShard(
-        cat.shards["src"].shard_id, tuple(cat.shards["src"].columns), 0
-    )
+    assert planned[0].actions[0] == A.CreateShard(cat.shards["src"].shard_id, tuple(cat.shards["src"].columns), 0)
 
 
 def test_unscheduled_dataflow_waits_for_schedule_step() -> None:
@@ -208,9 +206,7 @@ def test_reconnect_replays_the_reduced_history() -> None:
     desc = connect.replay[1].create_dataflow
     assert from_proto(desc.as_of) == 6, "as_of raised to the export's compaction"
     assert from_proto(desc.source_imports[0].upper) == 10
-    assert planned.recorded == {"op": "reconnect", "peeks": ["wanted"]}, (
-        "only peeks at or above the new as_of"
-    )
+    assert planned.recorded == {"op": "reconnect", "peeks": ["wanted"]}, "only peeks at or above the new as_of"
     assert cat.peeks["wanted"].since == 6 and cat.peeks["wanted"].iteration == 2
     with pytest.raises(FieldError, match="earlier connection"):
         cat.plan({"op": "cancel_peek", "peek": "too_old"})
@@ -218,9 +214,7 @@ def test_reconnect_replays_the_reduced_history() -> None:
         cat.plan({"op": "peek", "peek": "late", "target": "idx", "time": 5})
     again = cat.plan({"op": "reconnect"}).actions[0]
     assert isinstance(again, A.Connect)
-    assert from_proto(again.replay[1].create_dataflow.as_of) == 6, (
-        "a second reconnect starts from the raised as_of"
-    )
+    assert from_proto(again.replay[1].create_dataflow.as_of) == 6, "a second reconnect starts from the raised as_of"
 
 
 def test_reconnect_leaves_out_what_cannot_be_recreated() -> None:
@@ -259,6 +253,30 @@ def test_reconnect_leaves_out_what_cannot_be_recreated() -> None:
     assert [from_proto(c.allow_compaction.frontier) for c in compactions] == [5]
 
 
+def test_nothing_is_owed_about_collections_of_an_earlier_connection() -> None:
+    cat = Catalog()
+    plan_all(
+        cat,
+        [
+            *BASE,
+            {
+                "op": "create_dataflow",
+                "dataflow": "c",
+                "as_of": 0,
+                "sources": ["src"],
+                "objects": [{"name": "w", "plan": {"get": "src"}}],
+                "sinks": [{"name": "cp", "kind": "copy_to", "from": "w"}],
+            },
+            {"op": "drop", "id": "cp"},
+        ],
+    )
+    cat.plan({"op": "wait_copy_to", "id": "cp"})  # dropped on this connection: its answer is owed
+    cat.plan({"op": "reconnect"})
+    with pytest.raises(FieldError, match="earlier connection"):
+        cat.plan({"op": "wait_copy_to", "id": "cp"})
+    cat.plan({"op": "wait_frontier", "id": "idx", "at_least": [1]})  # replayed: of this connection
+
+
 def test_connect_starts_from_nothing() -> None:
     cat = Catalog()
     plan_all(cat, [*BASE, {"op": "peek", "peek": "p", "target": "idx", "time": 0}])
@@ -278,9 +296,7 @@ def test_persist_peeks_take_one_prefix_key_and_the_shard_since() -> None:
             {"op": "advance_since", "shard": "src", "since": 0},
         ],
     )
-    p = cat.plan(
-        {"op": "peek", "peek": "p", "target": "src", "target_kind": "persist", "time": 1, "key": [[1]]}
-    )
+    p = cat.plan({"op": "peek", "peek": "p", "target": "src", "target_kind": "persist", "time": 1, "key": [[1]]})
     peek = p.actions[0].command.peek  # type: ignore[union-attr]
     assert peek.WhichOneof("target") == "persist" and len(peek.key) == 1
     assert peek.map_filter_project.mfp.input_arity == 2 and list(peek.finishing.project) == [0, 1]

@@ -22,9 +22,7 @@ FAULTY = "{python} -m reference_replica --listen 127.0.0.1:{port} --inject-fault
 
 
 def report(directory: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (directory / "conformance-artifacts" / "conformance-report.json").read_text()
-    )
+    data: dict[str, Any] = json.loads((directory / "conformance-artifacts" / "conformance-report.json").read_text())
     return data
 
 
@@ -38,11 +36,7 @@ def test_quick_profile_passes_against_the_reference_replica(tmp_path: Path) -> N
     assert data["summary"]["passed"] > 40 and data["summary"]["failed"] == 0
     suites = {s.get("name"): s for s in ET.parse(tmp_path / "junit.xml").getroot().iter("testsuite")}
     assert "conformance-rules" in suites and suites["conformance-rules"].get("failures") == "0"
-    assert (
-        (tmp_path / "conformance-artifacts" / "conformance-report.md")
-        .read_text()
-        .startswith("# Conformance report")
-    )
+    assert (tmp_path / "conformance-artifacts" / "conformance-report.md").read_text().startswith("# Conformance report")
 
 
 def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(tmp_path: Path) -> None:
@@ -110,9 +104,7 @@ def test_known_failing_turns_failures_into_xfails_and_is_strict(tmp_path: Path) 
 def test_zero_selected_exits_non_zero(tmp_path: Path) -> None:
     result = run_pytest(tmp_path, "--conformance-profile", "quick", "-k", "no_such_test")
     assert result.ret != 0
-    assert report(tmp_path)["exit_reasons"] == [
-        "no conformance test ran (zero selected, or every one skipped)"
-    ]
+    assert report(tmp_path)["exit_reasons"] == ["no conformance test ran (zero selected, or every one skipped)"]
 
 
 def test_a_full_run_that_leaves_a_must_rule_unexercised_exits_non_zero(tmp_path: Path) -> None:

@@ -36,9 +36,7 @@ def test_replay_file_is_a_scenario_with_the_steps_and_the_verdict(tmp_path: Path
     assert history.name == "test_protocol_machine-2-PEEK-1.history.jsonl"
     scenario = load_scenario(replay)
     assert scenario.steps == STEPS and scenario.rules == ["PEEK-1"]
-    assert scenario.replay is not None and scenario.replay["violations"] == [
-        "PEEK-1 [MUST safety] a second response"
-    ]
+    assert scenario.replay is not None and scenario.replay["violations"] == ["PEEK-1 [MUST safety] a second response"]
     assert scenario.replay["history"] == history.name and scenario.replay["suite_version"]
     assert history.read_text() == '{"type": "note", "text": "x"}\n'
 
@@ -55,11 +53,7 @@ def test_names_never_collide(tmp_path: Path) -> None:
 def test_failures_without_a_violation_still_replay(tmp_path: Path) -> None:
     replay, _ = write_artifacts(tmp_path, "t::test_y", record(findings=[], error="WaitFailed: peek p1"))
     scenario = load_scenario(replay)
-    assert (
-        scenario.rules == []
-        and scenario.replay is not None
-        and scenario.replay["error"] == "WaitFailed: peek p1"
-    )
+    assert scenario.rules == [] and scenario.replay is not None and scenario.replay["error"] == "WaitFailed: peek p1"
 
 
 def test_slug() -> None:

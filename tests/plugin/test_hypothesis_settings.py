@@ -15,9 +15,7 @@ from conformance.profiles import PROFILES, get_profile
 def test_ci_is_derandomized_without_a_database(tmp_path: Path) -> None:
     s = hypothesis_settings(get_profile("ci"), tmp_path, seed_given=False)
     assert s.derandomize and s.database is None and s.deadline is None
-    assert (
-        s.max_examples == PROFILES["ci"].max_examples and s.stateful_step_count == PROFILES["ci"].step_count
-    )
+    assert s.max_examples == PROFILES["ci"].max_examples and s.stateful_step_count == PROFILES["ci"].step_count
     assert not s.report_multiple_bugs
     assert Phase.shrink in s.phases and Phase.explain not in s.phases, "explaining costs minutes per failure"
 

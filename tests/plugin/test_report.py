@@ -117,9 +117,7 @@ def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
 
 def test_unjudged_situations_are_noted_a_few_times() -> None:
     r = RunResults()
-    r.add_unjudged(
-        [f"c{i} ended while c{i - 1} was open" for i in range(20)] + ["c1 ended while c0 was open"]
-    )
+    r.add_unjudged([f"c{i} ended while c{i - 1} was open" for i in range(20)] + ["c1 ended while c0 was open"])
     assert len(r.notes) == 10 and r.notes[0] == "not judged: c0 ended while c-1 was open"
 
 
@@ -137,9 +135,7 @@ def test_results_cross_processes_as_json_and_merge() -> None:
 
 def test_markdown_and_terminal_table() -> None:
     r = results(PEEK_1=5)
-    r.add_violation(
-        "PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json"
-    )
+    r.add_violation("PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json")
     report = build_report(RULES, TITLES, r, info(full_run=True))
     md = markdown(report)
     assert "compute-conformance 1.2.3" in md and "- profile: ci (full run)" in md

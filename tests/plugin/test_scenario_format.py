@@ -84,9 +84,7 @@ def test_shipped_scenarios_cover_the_classic_cases() -> None:
 
 def test_schema_file_is_generated_from_the_loader_table() -> None:
     committed = json.loads((SCENARIOS / "schema.json").read_text())
-    assert committed == json_schema(), (
-        "regenerate scenarios/schema.json from conformance.steps.schema.json_schema()"
-    )
+    assert committed == json_schema(), "regenerate scenarios/schema.json from conformance.steps.schema.json_schema()"
     assert "schema.json" not in [p.name for p in scenario_files(SCENARIOS)]
 
 
@@ -144,9 +142,7 @@ def _broken(step: int, **changes: Any) -> dict[str, Any]:
             "same kind, got string and int64",
         ),
         (
-            _broken(
-                2, objects=[{"name": "v", "plan": {"mfp": {"input": {"get": "src"}, "projection": [7]}}}]
-            ),
+            _broken(2, objects=[{"name": "v", "plan": {"mfp": {"input": {"get": "src"}, "projection": [7]}}}]),
             2,
             "field objects[0].plan.mfp.projection[0]",
         ),
@@ -167,9 +163,7 @@ def test_bad_step_names_file_step_and_field(data: dict[str, Any], step: int, fra
 def test_controller_rules_are_refused_with_the_rule() -> None:
     data = copy.deepcopy(GOOD)
     data["steps"].insert(3, {"op": "allow_writes"})
-    with pytest.raises(
-        ScenarioError, match=r"step 3 \(allow_writes\): field op: AllowWrites before Initialization"
-    ):
+    with pytest.raises(ScenarioError, match=r"step 3 \(allow_writes\): field op: AllowWrites before Initialization"):
         parse_scenario(data, "x.json")
     data = copy.deepcopy(GOOD)
     data["steps"][0:2] = [data["steps"][1], data["steps"][0]]
