@@ -136,6 +136,8 @@ def _machine_failed(
     record: ExampleRecord | None = env.first_failure if intermittent else (env.last_failure or env.first_failure)
     findings = _findings(exc) or (record.violations if record else [])
     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
+    if record is not None and record.error and not findings:
+        error = f"{error}\nthe example failed with {record.error}" if error else record.error
     failure = FailureRecord(
         source=type(exc).__name__,
         steps=list(record.steps) if record else [],

@@ -84,9 +84,8 @@ class MachineEnv:
             return ""
         return "dry" if time.monotonic() - self.first_failure_at > self.shrink_budget else "short"
 
-    def end_example(self, runner: StepRunner, failed: bool) -> None:
+    def end_example(self, runner: StepRunner, failed: bool, error: str = "") -> None:
         backend = self._backends.pop(id(runner))
-        error = ""
         try:
             if not failed:
                 runner.teardown()

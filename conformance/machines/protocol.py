@@ -53,6 +53,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         self._names = itertools.count(1)
         self.written: dict[str, Counter[tuple[Any, ...]]] = {}  # rows the suite wrote, per shard
         self.failed = False
+        self.error = ""  # what stopped the example, if a step raised
 
     # ---- helpers ----
 
@@ -66,8 +67,9 @@ class ProtocolMachine(RuleBasedStateMachine):
     def run(self, step: Json) -> None:
         try:
             self.runner.run(step)
-        except BaseException:
+        except BaseException as e:
             self.failed = True
+            self.error = f"{type(e).__name__}: {e}"
             raise
 
     def writable(self) -> bool:
@@ -413,12 +415,13 @@ class ProtocolMachine(RuleBasedStateMachine):
     def no_violation(self) -> None:
         try:
             self.runner.check()
-        except BaseException:
+        except BaseException as e:
             self.failed = True
+            self.error = f"{type(e).__name__}: {e}"
             raise
 
     def teardown(self) -> None:
-        self.env.end_example(self.runner, failed=self.failed)
+        self.env.end_example(self.runner, failed=self.failed, error=self.error)
 
 
 class ReadOnlyMachine(ProtocolMachine):
