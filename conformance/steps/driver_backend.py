@@ -10,6 +10,7 @@ the failure artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -17,9 +18,9 @@ from typing import Any
 
 from compute_protocol.v1 import command_pb2
 
-from conformance import history
+from conformance import commands, history
 from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError
-from conformance.frontiers import Frontier, fmt
+from conformance.frontiers import EMPTY, Frontier, fmt
 from conformance.oracle import format_violation
 from conformance.rows import Row
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
@@ -46,6 +47,7 @@ def driver_for(worker: Any, target: Any) -> Replica:
 class DriverBackend:
     def __init__(self, worker: Any, target: Any, patience: float | None = None) -> None:
         """`patience` overrides the profile's for this backend's streams and waits (shrinking)."""
+        self.worker = worker
         self.target = target
         self.storage = target.storage
         self.replica = driver_for(worker, target)
@@ -54,6 +56,7 @@ class DriverBackend:
         self.replica.patience = self.patience  # recorded in each StreamOpen: the oracle judges with it
         self.stream: Any = None
         self._streams: list[Any] = []  # every stream this backend opened, oldest first
+        self._initialized: set[int] = set()  # streams that were sent InitializationComplete
         self._events: list[history.Event] = []
         self.replica.recorder.listeners.append(self._events.append)
         self._violations = len(self.replica.violations)
@@ -96,8 +99,11 @@ class DriverBackend:
         if self.stream is None:
             raise WaitFailed("a command before the first connect step")
         self.stream.send(cmd)
-        if cmd.WhichOneof("kind") == "allow_writes":
+        kind = cmd.WhichOneof("kind")
+        if kind == "allow_writes":
             self.target.writable = True
+        elif kind == "initialization_complete":
+            self._initialized.add(id(self.stream))
 
     # ---- storage ----
 
@@ -202,10 +208,36 @@ class DriverBackend:
     def history_lines(self) -> list[str]:
         return [history.dumps(e) for e in self._events]
 
+    def _make_seen(self) -> None:
+        """Before closing a stream the replica never answered on, get an answer on it.
+
+        A short example can open and close its stream within a millisecond, before the replica's
+        handler for it even ran; the replica may then meet that stream after the next example's
+        and take it for the newer one (TRANS-2 lets the newest win, and gRPC does not order
+        streams). An answer proves the replica has seen the stream. So ask for one that is owed at
+        once: a peek at an empty, sealed shard, waited for within the patience.
+        """
+        stream = self.stream
+        if stream is None or id(stream) not in self._initialized:
+            return  # before InitializationComplete nothing is owed: only failed examples end so
+        if any(ps.received for ps in stream.processes) or not all(ps.open for ps in stream.processes):
+            return
+        if getattr(self.target, "evidence", None) is None:
+            shard_id = f"{self.worker.ids.prefix}-evidence"
+            self.storage.create_shard(shard_id, 1, upper=EMPTY)
+            self.target.evidence = (shard_id, self.worker.ids.gid())
+        shard_id, gid = self.target.evidence
+        uuid = self.worker.ids.uuid()
+        peek = commands.persist_peek(uuid, gid, shard_id, 0, storage_address=self.storage.address, columns=["int64"])
+        with contextlib.suppress(WaitError):
+            stream.send(peek)
+            stream.wait_peek(uuid)
+
     def close(self) -> None:
         """Close every stream this backend opened that is still open, as the controller: nothing
         of this example may still be open when the next one connects (the oracle cannot judge a
         stream that ends while an older one is open; see _await_older_streams_ended)."""
+        self._make_seen()
         for stream in self._streams:
             if any(ps.open for ps in stream.processes):
                 stream.close()
