@@ -363,7 +363,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         """Also repeated: AllowWrites twice must be survived (RO-4, TRANS-3)."""
         self.run({"op": "allow_writes"})
 
-    @precondition(lambda self: self.cat.iteration > 0)
+    @precondition(lambda self: self.cat.initialized)  # evidence the replica saw the stream needs an answer
     @rule(data=st.data())
     def reconnect(self, data: st.DataObject) -> None:
         """A new stream mid-flight, with pending peeks and live subscribes (spec 14, TRANS-2, RECON-*)."""

@@ -27,6 +27,7 @@ from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFai
 from conformance.steps.plans import ColType
 
 _POLL = 0.005
+_GRACE = 0.05  # seconds a replica gets to meet a stream no answer could prove it has seen
 
 
 def driver_for(worker: Any, target: Any) -> Replica:
@@ -70,6 +71,8 @@ class DriverBackend:
 
     def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
         # A previous stream stays open: the replica must end it when the new one opens (TRANS-2).
+        # It must have seen that stream first, or it may take the new one for the older.
+        self._make_seen()
         self._await_older_streams_ended()
         try:
             self.stream = self.replica.connect()
@@ -218,9 +221,15 @@ class DriverBackend:
         once: a peek at an empty, sealed shard, waited for within the patience.
         """
         stream = self.stream
-        if stream is None or id(stream) not in self._initialized:
-            return  # before InitializationComplete nothing is owed: only failed examples end so
-        if any(ps.received for ps in stream.processes) or not all(ps.open for ps in stream.processes):
+        if stream is None or any(ps.received for ps in stream.processes):
+            return
+        if not all(ps.open for ps in stream.processes):
+            return
+        if id(stream) not in self._initialized:
+            # Before InitializationComplete a replica may defer every answer (STAGE-2): no evidence
+            # can be asked for, so give its handlers a moment instead (the machines reconnect only
+            # after initialization; this is for scenarios and failed examples).
+            time.sleep(_GRACE)
             return
         if getattr(self.target, "evidence", None) is None:
             shard_id = f"{self.worker.ids.prefix}-evidence"
