@@ -265,7 +265,7 @@ REGISTRY: Final[dict[str, Fault]] = {
             "copy-to-never-answers",
             "COPY-3",
             "a copy-to writes its blob but never sends RowCount",
-            "B24",
+            "B23",
         ),
         Fault(
             "copy-to-off-by-one",

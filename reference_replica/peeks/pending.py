@@ -27,7 +27,7 @@ from reference_replica.rows import Row
 from reference_replica.services import Services
 from reference_replica.storage.listen import ListenReader
 
-EARLY_ANSWER = 0.05  # seconds; the fault peek-before-final answers a peek pending this long
+EARLY_ANSWER = 0.02  # seconds; the fault peek-before-final answers a peek pending this long
 
 
 class PendingPeek:
