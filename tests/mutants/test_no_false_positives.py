@@ -40,4 +40,4 @@ def test_clean_replica_passes_ci_under_xdist(tmp_path: Path) -> None:
     artifacts = tmp_path / "xdist"
     run = suite_run.execute(suite_run.suite_command(None, artifacts), None, artifacts, ["-n", "2"])
     assert run.passed, _verdict(run)
-    assert "2 workers" in run.output or "gw1" in run.output or "[gw" in run.output, run.tail()
+    assert "bringing up nodes" in run.output, f"not a pytest-xdist run:\n{run.tail()}"
