@@ -43,6 +43,7 @@ class ComputeState:
         self.hydration = HydrationReporter(services.responder, services.workers)
         self.initializing = False  # applying the commands buffered during initialization
         self.answered_peeks: set[int] = set()  # only kept under the fault canceled-after-answer
+        self.finished_status: set[str] = set()  # only kept under the fault status-after-finish
 
     # --- commands ------------------------------------------------------------------------
 
@@ -152,8 +153,6 @@ class ComputeState:
             send(responses.subscribe_dropped_at(export.collection, 0))  # FAULT: breaks SUB-14
         if export.kind in ("subscribe", "materialized_view") and faults.on("dropped-for-all-sinks"):
             send(responses.copy_to_dropped(export.collection))  # FAULT: breaks COPY-2
-        if faults.on("status-after-drop"):
-            send(responses.hydration(export.collection, 0, 0, True))  # FAULT: breaks STATUS-1
 
     def peek(self, peek: command_pb2.ProtoPeek) -> None:
         uuid = ids.uuid(peek.uuid)
@@ -199,6 +198,7 @@ class ComputeState:
         self.exports.clear()
         self.hydration.reset()
         self.answered_peeks.clear()
+        self.finished_status.clear()
         self.services.writer.allowed_on_this_stream = False
         return forgotten
 
@@ -226,6 +226,9 @@ class ComputeState:
         for export in self.exports.values():
             if not self._finished(export):
                 self.hydration.report(export)
+            elif faults.on("status-after-finish") and export.collection not in self.finished_status:
+                self.finished_status.add(export.collection)
+                self.services.responder.send(responses.hydration(export.collection, 0, 0, True))  # FAULT
         for export in self.exports.values():
             if export.reports_frontiers:
                 alias = _object_id(export) if faults.on("frontiers-for-objects") else None  # FAULT: FRONT-2

@@ -152,7 +152,7 @@ REGISTRY: Final[dict[str, Fault]] = {
         Fault(
             "peek-before-final",
             "PEEK-6",
-            "index peeks are answered at once, without waiting for the contents at t to be final",
+            "an index peek two or more times beyond the frontier is answered at once with what is there",
         ),
         Fault(
             "peek-reads-before-t",
@@ -274,9 +274,9 @@ REGISTRY: Final[dict[str, Fault]] = {
         ),
         # --- 11. status -------------------------------------------------------------------
         Fault(
-            "status-after-drop",
+            "status-after-finish",
             "STATUS-1",
-            "a dropped index or view gets one more hydration Status after its final [] report",
+            "a collection that finished (final [] reports, final batch, copy-to answer) gets one more Status",
             "B27",
         ),
         # --- 12. configuration ------------------------------------------------------------

@@ -12,8 +12,6 @@ refuses the Listen if `t` is below the shard's since (then the answer is `Error`
 
 from __future__ import annotations
 
-import time as clock
-
 from compute_protocol.v1 import command_pb2
 
 from reference_replica import faults, rows
@@ -27,8 +25,6 @@ from reference_replica.rows import Row
 from reference_replica.services import Services
 from reference_replica.storage.listen import ListenReader
 
-EARLY_ANSWER = 0.02  # seconds; the fault peek-before-final answers a peek pending this long
-
 
 class PendingPeek:
     def __init__(self, uuid: int, peek: command_pb2.ProtoPeek, services: Services) -> None:
@@ -39,7 +35,6 @@ class PendingPeek:
         self.finishing = peek.finishing
         self.keys = [rows.from_proto(k) for k in peek.key] or None
         self._services = services
-        self._arrived = clock.monotonic()  # only the fault peek-before-final reads it
         self._limit_at_arrival = services.params.max_result_size  # only pending-peek-keeps-limit
 
     def poll(self) -> Response | None:
@@ -77,8 +72,8 @@ class IndexPeek(PendingPeek):
         if not self.index.final_at(t):
             if faults.on("spurious-canceled"):
                 return peek_canceled(self.uuid, self.otel_ctx)  # FAULT: breaks PEEK-4
-            if not (faults.on("peek-before-final") and clock.monotonic() - self._arrived > EARLY_ANSWER):
-                return None  # (the fault peek-before-final answers after a while: breaks PEEK-6)
+            if not (faults.on("peek-before-final") and t >= self.index.node.frontier + 2):
+                return None  # (the fault peek-before-final answers far-future peeks: breaks PEEK-6)
         arrangement = self.index.arrangement
         if arrangement.has_errors_at(t) and not faults.on("peek-ignores-errors"):  # FAULT: PEEK-10
             return peek_error(
