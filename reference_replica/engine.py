@@ -26,7 +26,7 @@ from collections.abc import Callable
 from itertools import count
 
 import grpc
-from compute_protocol.v1 import command_pb2
+from compute_protocol.v1 import command_pb2, response_pb2
 from google.protobuf.message import DecodeError
 
 from reference_replica import faults, reconcile, responses, validation
@@ -162,10 +162,8 @@ class Engine:
             self._end_iteration(error.code, error.message)
             return
         kind = cmd.WhichOneof("kind")
-        if kind == "create_timely" and faults.on("status-before-instance"):
-            for dataflow in self.state.dataflows:  # FAULT: breaks STAGE-1
-                for export in dataflow.live_exports():
-                    connection.send(responses.hydration(export.collection, 0, 0, export.node.is_hydrated()))
+        if kind == "create_timely" and faults.on("hello-before-instance"):
+            connection.send(responses.Response(status=response_pb2.ProtoStatusResponse()))  # FAULT: STAGE-1
         if kind == "initialization_complete":
             self._initialize(iteration)
         elif stage is Stage.INITIALIZING:

@@ -54,10 +54,9 @@ REGISTRY: Final[dict[str, Fault]] = {
         ),
         # --- 3. stages --------------------------------------------------------------------
         Fault(
-            "status-before-instance",
+            "hello-before-instance",
             "STAGE-1",
-            "a new stream is told the hydration status of running dataflows at CreateTimely",
-            "B27",
+            "an empty Status (a hello) is sent as soon as CreateTimely arrives, before CreateInstance",
         ),
         Fault(
             "untracked-init-dataflows",
