@@ -16,7 +16,7 @@ import logging
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2
 
-from reference_replica import frontier, ids, responses, validation
+from reference_replica import faults, frontier, ids, responses, validation
 from reference_replica.dataflow.dataflow import Dataflow
 from reference_replica.dataflow.render import ImportedIndex, RenderContext, render
 from reference_replica.exports.base import Export
@@ -41,6 +41,9 @@ class ComputeState:
         self.peeks: dict[int, PendingPeek] = {}
         self.frontiers = FrontierReporter(services.responder)
         self.hydration = HydrationReporter(services.responder, services.workers)
+        self.initializing = False  # applying the commands buffered during initialization
+        self.answered_peeks: set[int] = set()  # only kept under the fault canceled-after-answer
+        self.finished_status: set[str] = set()  # only kept under the fault status-after-finish
 
     # --- commands ------------------------------------------------------------------------
 
@@ -67,6 +70,7 @@ class ComputeState:
             if not self.services.writer.writable:
                 log.info("AllowWrites: the replica is writable from now on")
             self.services.writer.writable = True  # permanent and idempotent (RO-2, RO-4)
+            self.services.writer.allowed_on_this_stream = True  # (only the fault allow-writes-forgotten reads it)
 
     def create_dataflow(self, desc: dataflow_pb2.ProtoDataflowDescription) -> None:
         shape = validation.check_dataflow(desc)
@@ -90,6 +94,8 @@ class ComputeState:
             dataflow.exports[export.collection] = export
         for export in dataflow.exports.values():
             self._register(export)
+            if self.initializing and faults.on("untracked-init-dataflows"):
+                self.frontiers.mute(export.collection)  # FAULT: breaks STAGE-3
         self.dataflows.append(dataflow)
         log.debug("created %r", dataflow)
         dataflow.start()
@@ -137,9 +143,16 @@ class ComputeState:
     def _drop(self, export: Export) -> None:
         del self.exports[export.collection]
         self.hydration.forget(export.collection)
+        send = self.services.responder.send
+        if not export.reports_frontiers and faults.on("frontiers-for-sinks"):
+            send(responses.frontiers(export.collection, EMPTY, EMPTY, EMPTY))  # FAULT: breaks FRONT-1
         export.drop()
         if export.reports_frontiers:
             self.frontiers.drop(export.collection)  # [] for every kind, then silence
+        if export.kind != "subscribe" and faults.on("droppedat-for-all"):
+            send(responses.subscribe_dropped_at(export.collection, 0))  # FAULT: breaks SUB-14
+        if export.kind in ("subscribe", "materialized_view") and faults.on("dropped-for-all-sinks"):
+            send(responses.copy_to_dropped(export.collection))  # FAULT: breaks COPY-2
 
     def peek(self, peek: command_pb2.ProtoPeek) -> None:
         uuid = ids.uuid(peek.uuid)
@@ -150,26 +163,44 @@ class ComputeState:
             pending = IndexPeek(uuid, peek, index, self.services)
         else:
             pending = PersistPeek(uuid, peek, self.services)
+        stale = self.peeks.get(uuid)  # only under the fault replay-old-peeks: an old iteration's
+        if stale is not None:
+            stale.release()
         self.peeks[uuid] = pending
 
     def cancel_peek(self, uuid: int) -> None:
         pending = self.peeks.pop(uuid, None)
         if pending is None:
+            if uuid in self.answered_peeks:
+                self.services.responder.send(responses.peek_canceled(uuid, {}))  # FAULT: breaks PEEK-1
             return  # answered, cancelled or never seen: nothing to say (PEEK-1, TRANS-5)
         pending.release()
+        if faults.on("ignore-cancel"):
+            return  # FAULT: breaks PEEK-2
         self.services.responder.send(responses.peek_canceled(uuid, pending.otel_ctx))
+        if faults.on("canceled-to-swapped-uuid"):
+            swapped = ((uuid & (1 << 64) - 1) << 64) | (uuid >> 64)
+            self.services.responder.send(responses.peek_canceled(swapped, {}))  # FAULT: breaks PEEK-3
 
     # --- reconnection --------------------------------------------------------------------
 
-    def begin_iteration(self) -> None:
-        """Forget the old iteration's ids and pending peeks, silently (RECON-1, RECON-2)."""
-        for pending in self.peeks.values():
-            pending.release()
-        self.peeks.clear()
+    def begin_iteration(self) -> list[int]:
+        """Forget the old iteration's ids and pending peeks, silently (RECON-1, RECON-2).
+
+        Returns the uuids of the forgotten peeks (for the fault cancel-forgotten-peeks)."""
+        forgotten = list(self.peeks)
+        if not faults.on("replay-old-peeks"):  # FAULT: replay-old-peeks breaks RECON-2
+            for pending in self.peeks.values():
+                pending.release()
+            self.peeks.clear()
         for gid in self.exports:
             self.frontiers.forget(gid)
         self.exports.clear()
         self.hydration.reset()
+        self.answered_peeks.clear()
+        self.finished_status.clear()
+        self.services.writer.allowed_on_this_stream = False
+        return forgotten
 
     def drop_silently(self, dataflow: Dataflow) -> None:
         dataflow.stop()
@@ -186,6 +217,8 @@ class ComputeState:
                 del self.peeks[uuid]
                 pending.release()
                 self.services.responder.send(response)
+                if faults.on("canceled-after-answer"):
+                    self.answered_peeks.add(uuid)
         for dataflow in self.dataflows:
             for export in dataflow.exports.values():
                 if not export.dropped:
@@ -193,9 +226,13 @@ class ComputeState:
         for export in self.exports.values():
             if not self._finished(export):
                 self.hydration.report(export)
+            elif faults.on("status-after-finish") and export.collection not in self.finished_status:
+                self.finished_status.add(export.collection)
+                self.services.responder.send(responses.hydration(export.collection, 0, 0, True))  # FAULT
         for export in self.exports.values():
             if export.reports_frontiers:
-                self.frontiers.report(export.collection, export.frontiers())
+                alias = _object_id(export) if faults.on("frontiers-for-objects") else None  # FAULT: FRONT-2
+                self.frontiers.report(export.collection, export.frontiers(), alias)
         self._retire()
 
     def _finished(self, export: Export) -> bool:
@@ -216,3 +253,10 @@ class ComputeState:
                 dataflow.stop()
                 self.dataflows.remove(dataflow)
                 log.debug("retired %r", dataflow)
+
+
+def _object_id(export: Export) -> str | None:
+    """The id of the object an index arranges (for the fault frontiers-for-objects)."""
+    if not isinstance(export, IndexExport):
+        return None
+    return next((gid for gid, node in export.dataflow.nodes.items() if node is export.node), None)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from compute_protocol.v1 import command_pb2
 
+from reference_replica import faults
+
 
 @dataclass
 class ComputeParameters:
@@ -22,6 +24,8 @@ class ComputeParameters:
     def update(self, params: command_pb2.ProtoComputeParameters) -> None:
         if params.HasField("max_result_size"):
             self.max_result_size = params.max_result_size
+        elif faults.on("unset-resets-limit"):
+            self.max_result_size = None  # FAULT: breaks CONFIG-2
         self.dyncfg.update(params.dyncfg_updates.updates)  # merged by key
         if params.HasField("workload_class"):
             # Present without a value clears the label; absent keeps it.

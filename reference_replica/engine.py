@@ -26,14 +26,16 @@ from collections.abc import Callable
 from itertools import count
 
 import grpc
-from compute_protocol.v1 import command_pb2
+from compute_protocol.v1 import command_pb2, response_pb2
 from google.protobuf.message import DecodeError
 
-from reference_replica import reconcile, validation
+from reference_replica import faults, reconcile, responses, validation
 from reference_replica.compute_state import ComputeState
 from reference_replica.config import ComputeParameters
 from reference_replica.connection import Connection
 from reference_replica.errors import ProtocolError, malformed
+from reference_replica.exports.base import Export
+from reference_replica.frontier import EMPTY
 from reference_replica.iteration import FirstConfigs, Iteration, Stage
 from reference_replica.responses import Responder
 from reference_replica.services import Services
@@ -132,7 +134,8 @@ class Engine:
         if self.iteration is not None:
             old = self.iteration.connection
             log.info("new %s replaces %s", connection, old)
-            old.end()
+            if not faults.on("keep-old-stream"):  # FAULT: keep-old-stream breaks TRANS-2
+                old.end()
         else:
             log.info("new %s", connection)
         self.iteration = Iteration(connection)
@@ -163,6 +166,8 @@ class Engine:
             self._end_iteration(error.code, error.message)
             return
         kind = cmd.WhichOneof("kind")
+        if kind == "create_timely" and faults.on("hello-before-instance"):
+            connection.send(responses.Response(status=response_pb2.ProtoStatusResponse()))  # FAULT: STAGE-1
         if kind == "initialization_complete":
             self._initialize(iteration)
         elif stage is Stage.INITIALIZING:
@@ -173,7 +178,10 @@ class Engine:
     def _initialize(self, iteration: Iteration) -> None:
         """Reconcile the running state with the commands of initialization, then apply them."""
         plan = reconcile.reconcile(self.state.dataflows, iteration.buffered)
-        self.state.begin_iteration()
+        forgotten = self.state.begin_iteration()
+        loud = [  # only under the fault loud-reconcile: what the normal drop path would report
+            e for d in plan.drop for e in d.live_exports() if not e.finished() and e.collection not in iteration.live
+        ]
         for dataflow in plan.drop:
             self.state.drop_silently(dataflow)
         if plan.reuse or plan.drop:
@@ -186,8 +194,17 @@ class Engine:
             )
         iteration.stage = Stage.COMPUTING
         self.services.responder.attach(iteration.connection)
+        if faults.on("loud-reconcile"):
+            for export in loud:  # FAULT: breaks RECON-1 (the normal drop path reports)
+                self.services.responder.send(_drop_report(export))
+        if faults.on("cancel-forgotten-peeks"):
+            for uuid in forgotten:  # FAULT: breaks RECON-2
+                if uuid not in iteration.peeks:
+                    self.services.responder.send(responses.peek_canceled(uuid, {}))
+        self.state.initializing = True
         for position, cmd in enumerate(iteration.buffered):
             self.state.apply(cmd, plan.reuse.get(position))
+        self.state.initializing = False
         iteration.buffered.clear()
 
     def _end_iteration(self, code: grpc.StatusCode, message: str) -> None:
@@ -204,6 +221,15 @@ def decode(raw: bytes) -> command_pb2.ProtoComputeCommand:
     except DecodeError as error:
         raise malformed("command", f"undecodable bytes ({error})") from None
     return cmd
+
+
+def _drop_report(export: Export) -> responses.Response:
+    """What the normal drop path would say about `export` (for the fault loud-reconcile)."""
+    if export.reports_frontiers:
+        return responses.frontiers(export.collection, EMPTY, EMPTY, EMPTY)
+    if export.kind == "subscribe":
+        return responses.subscribe_dropped_at(export.collection, getattr(export, "sent_upper", 0))
+    return responses.copy_to_dropped(export.collection)
 
 
 def _idle() -> None:

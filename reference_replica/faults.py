@@ -1,15 +1,23 @@
 """Deliberate bugs, for proving that the suite catches them (the mutant zoo).
 
 `python -m reference_replica --inject-fault NAME` (repeatable) turns a fault on. Each fault
-breaks exactly one rule of docs/spec.md, named in its entry, and hooks into the replica at
-one of its central emission points with a line like
+breaks exactly one MUST rule of docs/spec.md, named in its entry, and hooks into the replica
+at one of its central emission points with a line like
 
     if faults.on("duplicate-peek-response"):
         ...
 
 The emission points are `responses.Responder` (every response), `frontier_reports`
-(frontier values), the sinks' storage writes (`storage.writes`), and the subscribe and
-peek code. `on()` is a set lookup, so the checks cost nothing measurable when no fault is set.
+(frontier values), the exports (`exports/`: subscribe batches, copy-to answers, the view
+sink's writes), the peeks (`peeks/`), the compute state (drops, cancels, reconnections) and
+the engine (streams). `on()` is a set lookup, so the checks cost nothing measurable when no
+fault is set.
+
+Most faults come from bugs that happened in a real replica (`source`: the entry of the
+project's research notes on real bugs, B01..B36); the others break what the spec needs
+beyond them. `tests/mutants` runs the conformance suite against each fault and checks that
+it fails citing the fault's rule (the kill matrix).
+
 To add a fault: register it below with its rule id, then add its check at the right point.
 """
 
@@ -25,18 +33,307 @@ class Fault:
     name: str
     rule: str  # the docs/spec.md rule id it breaks
     description: str
+    source: str = ""  # the real bug it reproduces (B01..B36), if any
 
 
 REGISTRY: Final[dict[str, Fault]] = {
     fault.name: fault
     for fault in [
-        Fault("duplicate-peek-response", "PEEK-1", "answer every peek twice"),
+        # --- 2. transport -----------------------------------------------------------------
+        Fault(
+            "keep-old-stream",
+            "TRANS-2",
+            "a new stream does not end the previous one: the old stream stays open (a zombie)",
+            "B32",
+        ),
+        Fault(
+            "crash-on-huge-limit",
+            "TRANS-3",
+            "a peek whose offset + limit overflows int64 ends the stream with INTERNAL",
+            "B15",
+        ),
+        # --- 3. stages --------------------------------------------------------------------
+        Fault(
+            "hello-before-instance",
+            "STAGE-1",
+            "an empty Status (a hello) is sent as soon as CreateTimely arrives, before CreateInstance",
+        ),
+        Fault(
+            "untracked-init-dataflows",
+            "STAGE-3",
+            "indexes and views created during initialization report no frontiers until dropped",
+        ),
+        # --- 5. dataflows -----------------------------------------------------------------
+        Fault(
+            "mv-sink-no-correction",
+            "DF-4",
+            "the view sink appends only the updates after the shard's upper, never the correction at it",
+        ),
+        # --- 6. frontiers -----------------------------------------------------------------
+        Fault(
+            "frontiers-for-sinks",
+            "FRONT-1",
+            "a dropped subscribe or copy-to also gets a final [] Frontiers",
+            "B01",
+        ),
+        Fault(
+            "frontier-after-copy-to",
+            "FRONT-1",
+            "a copy-to that has answered gets a final [] Frontiers after its answer",
+            "B02",
+        ),
+        Fault(
+            "frontiers-for-objects",
+            "FRONT-2",
+            "each index also reports its frontiers under the id of the object it arranges",
+        ),
+        Fault(
+            "raw-initial-frontier",
+            "FRONT-3",
+            "the first report of each kind is the operator's initial frontier [0], below as_of",
+            "B03",
+        ),
         Fault(
             "frontier-regression",
             "FRONT-4",
             "after a write frontier advances, report it once more one time lower",
         ),
-        Fault("no-droppedat", "SUB-13", "drop subscribes silently, without DroppedAt"),
+        Fault(
+            "repeat-empty-kind",
+            "FRONT-5",
+            "kinds reaching [] together are announced one by one, repeating the ones already []",
+            "B04",
+        ),
+        Fault("silent-drop", "FRONT-6", "a dropped index or view is forgotten without any [] report", "B04"),
+        Fault(
+            "partial-final-report",
+            "FRONT-6",
+            "a dropped index or view reports [] for its write frontier only",
+            "B04",
+        ),
+        Fault(
+            "frontiers-after-final",
+            "FRONT-7",
+            "a collection whose three kinds reached [] has its final report sent twice",
+            "B04",
+        ),
+        Fault(
+            "stuck-input-frontier",
+            "FRONT-9",
+            "the input frontier is reported once and never advances (until the drop)",
+            "B06",
+        ),
+        Fault(
+            "frontier-ahead-of-input",
+            "FRONT-10",
+            "an index's write frontier is reported one time beyond what its inputs made final",
+        ),
+        # --- 8. peeks ---------------------------------------------------------------------
+        Fault("duplicate-peek-response", "PEEK-1", "answer every peek twice", "B11"),
+        Fault(
+            "canceled-after-answer",
+            "PEEK-1",
+            "a CancelPeek for an answered peek is answered Canceled (a second answer)",
+            "B17",
+        ),
+        Fault("ignore-cancel", "PEEK-2", "a cancelled pending peek is forgotten without an answer", "B10"),
+        Fault(
+            "canceled-to-swapped-uuid",
+            "PEEK-3",
+            "every Canceled is also sent under the uuid with its halves swapped",
+        ),
+        Fault(
+            "spurious-canceled",
+            "PEEK-4",
+            "an index peek that cannot be answered at once is answered Canceled",
+            "B10",
+        ),
+        Fault(
+            "peek-before-final",
+            "PEEK-6",
+            "an index peek two or more times beyond the frontier is answered at once with what is there",
+        ),
+        Fault(
+            "peek-reads-before-t",
+            "PEEK-7",
+            "an index peek reads the contents strictly before t (an off-by-one in time)",
+        ),
+        Fault(
+            "thinning-ignores-offset",
+            "PEEK-8",
+            "finishing thins to the first `limit` rows, forgetting the `offset` before them",
+        ),
+        Fault("peek-ignores-since", "PEEK-9", "a peek below the index's since is answered with Rows", "B09"),
+        Fault(
+            "peek-ignores-errors",
+            "PEEK-10",
+            "a peek at an index that holds errors at t is answered with its rows",
+            "B21",
+        ),
+        Fault("error-at-since", "PEEK-11", "a peek exactly at its since is answered Error (t <= since)"),
+        Fault(
+            "peek-ignores-max-result-size",
+            "PEEK-12",
+            "peek results are never compared with max_result_size",
+            "B14",
+        ),
+        Fault(
+            "peek-no-read-hold",
+            "PEEK-13",
+            "a pending peek checks the since in effect when it is answered, not when it arrived",
+            "B13",
+        ),
+        # --- 9. subscribes ----------------------------------------------------------------
+        Fault(
+            "subscribe-gap",
+            "SUB-1",
+            "batches without updates are not sent, leaving gaps in the chain (the final one is kept)",
+        ),
+        Fault(
+            "subscribe-overlap",
+            "SUB-1",
+            "every batch after the first starts one time before the previous batch's upper",
+        ),
+        Fault(
+            "subscribe-empty-batch",
+            "SUB-2",
+            "every batch is followed by an empty batch [upper, upper)",
+        ),
+        Fault(
+            "subscribe-raw-initial-upper",
+            "SUB-3",
+            "a subscribe with as_of > 1 first sends the operator's initial batch [0, 1)",
+            "B03",
+        ),
+        Fault(
+            "subscribe-stamps-upper",
+            "SUB-4",
+            "updates are stamped with their batch's upper instead of their own time",
+        ),
+        Fault(
+            "subscribe-unconsolidated",
+            "SUB-5",
+            "each update (t, row, d) is sent as two, (t, row, d + 1) and (t, row, -1)",
+        ),
+        Fault("subscribe-no-snapshot", "SUB-6", "a subscribe with_snapshot leaves out the snapshot at as_of"),
+        Fault(
+            "subscribe-ignores-errors",
+            "SUB-7",
+            "a batch over a time where the collection holds errors carries its rows instead",
+            "B21",
+        ),
+        Fault(
+            "subscribe-ignores-max-result-size",
+            "SUB-9",
+            "subscribe batches are never compared with max_result_size",
+            "B14",
+        ),
+        Fault(
+            "subscribe-never-ends",
+            "SUB-10",
+            "the final batch (upper []) is never sent when the subscribe reaches up_to or []",
+            "B18",
+        ),
+        Fault(
+            "droppedat-after-final",
+            "SUB-11",
+            "a subscribe dropped after its final batch still sends DroppedAt",
+            "B18",
+        ),
+        Fault(
+            "droppedat-wrong-frontier",
+            "SUB-12",
+            "DroppedAt carries the lower of the last batch instead of its upper",
+        ),
+        Fault("no-droppedat", "SUB-13", "drop subscribes silently, without DroppedAt", "B18"),
+        Fault(
+            "droppedat-for-all",
+            "SUB-14",
+            "a dropped index or view is also sent DroppedAt, as if it were a subscribe",
+            "B02",
+        ),
+        # --- 10. copy-to ------------------------------------------------------------------
+        Fault("copy-to-twice", "COPY-1", "a copy-to answers RowCount twice", "B23"),
+        Fault(
+            "dropped-for-all-sinks",
+            "COPY-2",
+            "a dropped subscribe or view is also sent a copy-to's Dropped",
+            "B02",
+        ),
+        Fault(
+            "copy-to-never-answers",
+            "COPY-3",
+            "a copy-to writes its blob but never sends RowCount",
+            "B23",
+        ),
+        Fault(
+            "copy-to-off-by-one",
+            "COPY-4",
+            "a copy-to writes the contents strictly before as_of (t < as_of instead of t <= as_of)",
+        ),
+        # --- 11. status -------------------------------------------------------------------
+        Fault(
+            "status-after-finish",
+            "STATUS-1",
+            "a collection that finished (final [] reports, final batch, copy-to answer) gets one more Status",
+            "B27",
+        ),
+        # --- 12. configuration ------------------------------------------------------------
+        Fault(
+            "pending-peek-keeps-limit",
+            "CONFIG-1",
+            "a peek compares its result with the max_result_size in effect when it arrived",
+            "B14",
+        ),
+        Fault(
+            "unset-resets-limit",
+            "CONFIG-2",
+            "an UpdateConfiguration without max_result_size resets it to unlimited",
+        ),
+        # --- 13. read-only mode -----------------------------------------------------------
+        Fault(
+            "write-before-allow",
+            "RO-1",
+            "view sinks write to their target shard before AllowWrites",
+            "B34",
+        ),
+        Fault(
+            "allow-writes-forgotten",
+            "RO-2",
+            "view sinks take AllowWrites as a per-connection permission: later connections never write",
+            "B34",
+        ),
+        Fault(
+            "read-only-sink-stays-read-only",
+            "RO-3",
+            "a view created while read-only never writes, even after AllowWrites",
+            "B34",
+        ),
+        # --- 14. reconciliation -----------------------------------------------------------
+        Fault(
+            "loud-reconcile",
+            "RECON-1",
+            "collections that reconciliation drops are dropped through the normal path, which reports",
+            "B20",
+        ),
+        Fault(
+            "replay-old-peeks",
+            "RECON-2",
+            "pending peeks of the previous iteration are kept and answered on the new stream",
+            "B12",
+        ),
+        Fault(
+            "cancel-forgotten-peeks",
+            "RECON-2",
+            "pending peeks of the previous iteration are answered Canceled on the new stream",
+            "B12",
+        ),
+        Fault(
+            "no-rereport-after-reconcile",
+            "RECON-3",
+            "a reused collection keeps what it reported before, so an idle one is never re-reported",
+            "B05",
+        ),
     ]
 }
 
@@ -68,4 +365,4 @@ def enabled() -> list[str]:
 
 
 def describe() -> str:
-    return "\n".join(f"  {f.name:28} breaks {f.rule:9} {f.description}" for f in REGISTRY.values())
+    return "\n".join(f"  {f.name:34} breaks {f.rule:9} {f.description}" for f in REGISTRY.values())

@@ -26,6 +26,7 @@ KINDS = 3  # write, input, output
 class _Reported:
     as_of: int
     last: list[int | None] = field(default_factory=lambda: [None] * KINDS)
+    muted: bool = False  # only under the fault untracked-init-dataflows
 
 
 class FrontierReporter:
@@ -35,20 +36,36 @@ class FrontierReporter:
 
     def track(self, collection: str, as_of: int) -> None:
         """Start (or restart) reporting `collection` from scratch."""
+        old = self._collections.get(collection)
+        if old is not None and faults.on("no-rereport-after-reconcile"):
+            old.as_of = as_of  # FAULT: breaks RECON-3 (keeps what it reported before)
+            return
         self._collections[collection] = _Reported(as_of)
 
     def forget(self, collection: str) -> None:
         """Stop reporting, silently (reconciliation drops)."""
+        if faults.on("no-rereport-after-reconcile"):
+            return  # FAULT: breaks RECON-3 (see track)
         self._collections.pop(collection, None)
 
-    def report(self, collection: str, current: tuple[int, int, int]) -> None:
+    def mute(self, collection: str) -> None:
+        """FAULT untracked-init-dataflows (STAGE-3): no progress reports for `collection`."""
         state = self._collections.get(collection)
-        if state is None:
+        if state is not None:
+            state.muted = True
+
+    def report(self, collection: str, current: tuple[int, int, int], alias: str | None = None) -> None:
+        state = self._collections.get(collection)
+        if state is None or state.muted:
             return
         values: list[int | None] = [None] * KINDS
         for kind, now in enumerate(current):
             value = max(now, state.as_of)
             last = state.last[kind]
+            if last is None and value < EMPTY and faults.on("raw-initial-frontier"):
+                value = 0  # FAULT: breaks FRONT-3 (the operator's initial frontier)
+            if kind == 1 and last is not None and faults.on("stuck-input-frontier"):
+                continue  # FAULT: breaks FRONT-9
             if last is None or value > last:
                 values[kind] = value
         if all(v is None for v in values):
@@ -57,7 +74,9 @@ class FrontierReporter:
         for kind, reported in enumerate(values):
             if reported is not None:
                 state.last[kind] = reported
-        self._responder.send(responses.frontiers(collection, *values))
+        self._send(collection, values, state)
+        if alias is not None:
+            self._responder.send(responses.frontiers(alias, *values))  # FAULT: breaks FRONT-2
         new_write = values[0]
         if (
             faults.on("frontier-regression")
@@ -70,11 +89,25 @@ class FrontierReporter:
     def drop(self, collection: str) -> None:
         """Report `[]` for every kind not yet `[]`, then forget the collection."""
         state = self._collections.pop(collection, None)
-        if state is None:
+        if state is None or faults.on("silent-drop"):  # FAULT: silent-drop breaks FRONT-6
             return
         values = [None if last == EMPTY else EMPTY for last in state.last]
+        if faults.on("partial-final-report"):
+            values[1:] = [None, None]  # FAULT: breaks FRONT-6 (only the write frontier)
         if any(v is not None for v in values):
-            self._responder.send(responses.frontiers(collection, *values))
+            state.last = [EMPTY if v == EMPTY else last for v, last in zip(values, state.last, strict=True)]
+            self._send(collection, values, state)
+
+    def _send(self, collection: str, values: list[int | None], state: _Reported) -> None:
+        """Send one report whose values `state` already records."""
+        newly_empty = [kind for kind, v in enumerate(values) if v == EMPTY]
+        if len(newly_empty) > 1 and faults.on("repeat-empty-kind"):
+            first: list[int | None] = [None] * KINDS
+            first[newly_empty[0]] = EMPTY
+            self._responder.send(responses.frontiers(collection, *first))  # FAULT: breaks FRONT-5
+        self._responder.send(responses.frontiers(collection, *values))
+        if newly_empty and faults.on("frontiers-after-final") and all(v == EMPTY for v in state.last):
+            self._responder.send(responses.frontiers(collection, *values))  # FAULT: breaks FRONT-7
 
     def all_empty(self, collection: str) -> bool:
         """Has every kind been reported `[]`? (Such a collection has *finished*, STATUS-1.)"""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from compute_protocol.v1 import dataflow_pb2
 
-from reference_replica import responses
+from reference_replica import faults, frontier, responses
 from reference_replica.dataflow.batch import Batch
 from reference_replica.dataflow.node import Node
 from reference_replica.exports.base import Export
@@ -55,6 +55,8 @@ class CopyToExport(Export):
 
     def _on_batch(self, batch: Batch) -> None:
         as_of = self.dataflow.as_of
+        if faults.on("copy-to-off-by-one"):
+            as_of -= 1  # FAULT: breaks COPY-4 (t < as_of)
         for row, time, diff in batch.oks:
             if time <= as_of:
                 key = encode(row)
@@ -104,8 +106,16 @@ class CopyToExport(Export):
 
     def _answer(self, response: responses.Response) -> None:
         self.answered = True
-        self._services.responder.send(response)
         self.node.unsubscribe(self._on_batch)
+        rows = response.copy_to_response.resp.WhichOneof("kind") == "rows"
+        if rows and faults.on("copy-to-never-answers"):
+            return  # FAULT: breaks COPY-3
+        send = self._services.responder.send
+        send(response)
+        if rows and faults.on("copy-to-twice"):
+            send(response)  # FAULT: breaks COPY-1
+        if faults.on("frontier-after-copy-to"):
+            send(responses.frontiers(self.collection, frontier.EMPTY, frontier.EMPTY, frontier.EMPTY))  # FAULT
 
     def drop(self) -> None:
         self.dropped = True

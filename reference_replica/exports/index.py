@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from reference_replica import faults
 from reference_replica.arrangement import Arrangement
 from reference_replica.dataflow.batch import Batch
 from reference_replica.dataflow.node import Node
@@ -47,6 +48,8 @@ class IndexExport(Export):
 
     def frontiers(self) -> tuple[int, int, int]:
         done = self.node.frontier
+        if faults.on("frontier-ahead-of-input") and done < EMPTY:
+            return (done + 1, self.dataflow.input_frontier(), done)  # FAULT: breaks FRONT-10
         return (done, self.dataflow.input_frontier(), done)
 
     def final_at(self, time: int) -> bool:

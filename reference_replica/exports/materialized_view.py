@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from compute_protocol.v1 import dataflow_pb2
 
+from reference_replica import faults
 from reference_replica.dataflow.batch import Batch, Update
 from reference_replica.dataflow.node import Node
 from reference_replica.exports.base import Export
@@ -75,6 +76,7 @@ class MaterializedViewExport(Export):
         self._retry_at = 0.0
         self._reader: ListenReader | None = None
         self._stopped = False
+        self._writable_at_creation = services.writer.writable  # only the fault below reads it
         node.subscribe(self._on_batch)
 
     def start(self) -> None:
@@ -134,7 +136,7 @@ class MaterializedViewExport(Export):
             return
         if not self.known:
             return
-        if not self._services.writer.writable:
+        if not self._may_write():
             # Read-only: below the shard's upper only the sum matters; keep it summed.
             self.difference.settle(self.known_upper)
             return
@@ -153,10 +155,22 @@ class MaterializedViewExport(Export):
             lambda result: self._on_append(lower, new_upper, result),
         )
 
+    def _may_write(self) -> bool:
+        writer = self._services.writer
+        if faults.on("write-before-allow"):
+            return True  # FAULT: breaks RO-1
+        if faults.on("allow-writes-forgotten"):
+            return writer.allowed_on_this_stream  # FAULT: breaks RO-2
+        if faults.on("read-only-sink-stays-read-only"):
+            return self._writable_at_creation  # FAULT: breaks RO-3
+        return writer.writable
+
     def _correction(self, lower: int, new_upper: int) -> list[Update]:
         updates: list[Update] = [
             (row, lower, count) for row, count in self.difference.contents_at(lower).values()
         ]
+        if faults.on("mv-sink-no-correction"):
+            updates = []  # FAULT: breaks DF-4
         updates += self.difference.between(lower + 1, new_upper)
         return consolidate(updates)
 

@@ -49,6 +49,7 @@ class SubscribeExport(Export):
         self.as_of = dataflow.as_of
         self._services = services
         self.sent_upper = 0  # the upper of the last batch sent ([0]: none sent)
+        self.sent_lower = 0  # the lower of the last batch sent (only a fault reads it)
         self.done = False  # final batch or DroppedAt sent
         self.poisoned = False  # an error batch was sent (SUB-8)
         self._errors: dict[str, int] = {}  # accumulated error multiset below the frontier
@@ -58,6 +59,8 @@ class SubscribeExport(Export):
         if self.up_to <= self.as_of:
             self._send(EMPTY, None)  # nothing can ever be emitted
         elif self.as_of > 0:
+            if self.as_of > 1 and faults.on("subscribe-raw-initial-upper"):
+                self._send(1, None)  # FAULT: breaks SUB-3 (the operator's initial frontier)
             self._send(self.as_of, None)  # below as_of there is nothing to say: cover it
 
     def _on_batch(self, batch: Batch) -> None:
@@ -65,10 +68,18 @@ class SubscribeExport(Export):
             return
         upper = EMPTY if batch.upper >= self.up_to else batch.upper
         error = ERROR_IN_COLLECTION if self._holds_errors(batch) else None
+        if faults.on("subscribe-ignores-errors"):
+            error = None  # FAULT: breaks SUB-7
         updates = []
         if error is None and not self.poisoned:
             first = self.as_of if self.with_snapshot else self.as_of + 1
+            if faults.on("subscribe-no-snapshot"):
+                first = self.as_of + 1  # FAULT: breaks SUB-6
             updates = rows.consolidate(u for u in batch.oks if first <= u[1] < self.up_to)
+            if upper < EMPTY and faults.on("subscribe-stamps-upper"):
+                updates = [(row, upper, diff) for row, _, diff in updates]  # FAULT: breaks SUB-4
+            if faults.on("subscribe-unconsolidated"):
+                updates = [u for row, t, d in updates for u in ((row, t, d + 1), (row, t, -1))]  # FAULT: SUB-5
         self._send(upper, error, updates)
 
     def _holds_errors(self, batch: Batch) -> bool:
@@ -84,7 +95,15 @@ class SubscribeExport(Export):
     def _send(
         self, upper: int, error: str | None, updates: list[tuple[rows.Row, int, int]] | None = None
     ) -> None:
-        response = responses.subscribe_batch(self.collection, self.sent_upper, upper)
+        if upper == EMPTY and faults.on("subscribe-never-ends"):
+            return  # FAULT: breaks SUB-10
+        if not updates and error is None and upper < EMPTY and faults.on("subscribe-gap"):
+            self.sent_upper = upper  # FAULT: breaks SUB-1 (the batch is not sent)
+            return
+        lower = self.sent_upper
+        if lower > 0 and faults.on("subscribe-overlap"):
+            lower -= 1  # FAULT: breaks SUB-1
+        response = responses.subscribe_batch(self.collection, lower, upper)
         contents = response.subscribe_response.resp.batch.updates
         if error is None and not self.poisoned:
             out = contents.updates
@@ -96,23 +115,26 @@ class SubscribeExport(Export):
                 update.timestamp = time
                 update.diff = diff
                 size += update.row.ByteSize() + 8  # spec 1.5
-            if self._services.params.exceeds_result_size(size):
+            if self._services.params.exceeds_result_size(size) and not faults.on(
+                "subscribe-ignores-max-result-size"  # FAULT: breaks SUB-9
+            ):
                 error = f"subscribe batch of {size} bytes exceeds max_result_size"
         if error is not None or self.poisoned:
             contents.error = error or "the subscribe failed earlier"
             self.poisoned = True
         self._services.responder.send(response)
-        self.sent_upper = upper
+        self.sent_lower, self.sent_upper = self.sent_upper, upper
+        if upper < EMPTY and faults.on("subscribe-empty-batch"):
+            self._services.responder.send(responses.subscribe_batch(self.collection, upper, upper))  # FAULT
         if upper == EMPTY:
             self._finish()
 
     def drop(self) -> None:
         self.dropped = True
-        if not self.done:
+        if not self.done or faults.on("droppedat-after-final"):  # FAULT: droppedat-after-final, SUB-11
+            at = self.sent_lower if faults.on("droppedat-wrong-frontier") else self.sent_upper  # FAULT: SUB-12
             if not faults.on("no-droppedat"):  # FAULT: breaks SUB-13
-                self._services.responder.send(
-                    responses.subscribe_dropped_at(self.collection, self.sent_upper)
-                )
+                self._services.responder.send(responses.subscribe_dropped_at(self.collection, at))
             self._finish()
 
     def _finish(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import responses, rows
+from reference_replica import faults, responses, rows
 from reference_replica.config import ComputeParameters
 from reference_replica.expr import ILL_TYPED_ERRORS, EvalError
 from reference_replica.mfp import Mfp
@@ -46,7 +46,7 @@ def answer(
     collection.SetInParent()
     out = collection.rows
     fill = rows.fill_proto
-    limit = params.max_result_size
+    limit = None if faults.on("peek-ignores-max-result-size") else params.max_result_size  # FAULT: PEEK-12
     size = 0
     for row, count in results:
         entry = out.add()

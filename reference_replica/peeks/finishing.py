@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import datum
+from reference_replica import datum, faults
 from reference_replica.rows import Row
 
 
@@ -24,6 +24,10 @@ def thin(
     if not finishing.HasField("limit") or finishing.limit < 0:
         return entries
     wanted = finishing.offset + finishing.limit
+    if faults.on("crash-on-huge-limit") and 2 * wanted >= 1 << 63:
+        raise OverflowError(f"2 * (offset + limit) overflows int64: {2 * wanted}")  # FAULT: TRANS-3
+    if faults.on("thinning-ignores-offset"):
+        wanted = finishing.limit  # FAULT: breaks PEEK-8
     total = sum(count for _, count in entries)
     if total <= wanted:
         return entries

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import rows
+from reference_replica import faults, rows
+from reference_replica.config import ComputeParameters
 from reference_replica.dataflow.batch import Update
 from reference_replica.exports.index import IndexExport
 from reference_replica.mfp import Mfp
 from reference_replica.peeks.answer import answer
-from reference_replica.responses import Response, peek_error
+from reference_replica.responses import Response, peek_canceled, peek_error
 from reference_replica.rows import Row
 from reference_replica.services import Services
 from reference_replica.storage.listen import ListenReader
@@ -34,6 +35,7 @@ class PendingPeek:
         self.finishing = peek.finishing
         self.keys = [rows.from_proto(k) for k in peek.key] or None
         self._services = services
+        self._limit_at_arrival = services.params.max_result_size  # only pending-peek-keeps-limit
 
     def poll(self) -> Response | None:
         """The answer, if the peek can be answered now."""
@@ -43,7 +45,10 @@ class PendingPeek:
         """The peek is finished (answered, cancelled or forgotten): let go of its resources."""
 
     def _answer(self, contents: list[tuple[Row, int]]) -> Response:
-        return answer(self.uuid, self.otel_ctx, contents, self.mfp, self.finishing, self._services.params)
+        params = self._services.params
+        if faults.on("pending-peek-keeps-limit"):
+            params = ComputeParameters(max_result_size=self._limit_at_arrival)  # FAULT: breaks CONFIG-1
+        return answer(self.uuid, self.otel_ctx, contents, self.mfp, self.finishing, params)
 
 
 class IndexPeek(PendingPeek):
@@ -53,23 +58,29 @@ class IndexPeek(PendingPeek):
         super().__init__(uuid, peek, services)
         self.index = index
         self.since = index.since  # the since in effect when the Peek arrived (PEEK-13)
-        self._holding = self.timestamp >= self.since
+        self._holding = self.timestamp >= self.since or faults.on("peek-ignores-since")
         if self._holding:
             index.hold(self.timestamp)
 
     def poll(self) -> Response | None:
         t = self.timestamp
-        if t < self.since:
-            return peek_error(
-                self.uuid, f"peek at time {t} is below the index's since {self.since}", self.otel_ctx
-            )
+        since = self.index.since if faults.on("peek-no-read-hold") else self.since  # FAULT: PEEK-13
+        if t < since and not faults.on("peek-ignores-since"):  # FAULT: peek-ignores-since, PEEK-9
+            return peek_error(self.uuid, f"peek at time {t} is below the index's since {since}", self.otel_ctx)
+        if t == since and faults.on("error-at-since"):
+            return peek_error(self.uuid, f"peek at time {t} is not beyond the since", self.otel_ctx)  # FAULT
         if not self.index.final_at(t):
-            return None
+            if faults.on("spurious-canceled"):
+                return peek_canceled(self.uuid, self.otel_ctx)  # FAULT: breaks PEEK-4
+            if not (faults.on("peek-before-final") and t >= self.index.node.frontier + 2):
+                return None  # (the fault peek-before-final answers far-future peeks: breaks PEEK-6)
         arrangement = self.index.arrangement
-        if arrangement.has_errors_at(t):
+        if arrangement.has_errors_at(t) and not faults.on("peek-ignores-errors"):  # FAULT: PEEK-10
             return peek_error(
                 self.uuid, "the indexed collection holds errors at the peek time", self.otel_ctx
             )
+        if t > 0 and faults.on("peek-reads-before-t"):
+            t -= 1  # FAULT: breaks PEEK-7
         return self._answer(arrangement.contents_at(t, self.keys))
 
     def release(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import grpc
 from compute_protocol.v1 import storage_pb2
 
-from reference_replica import frontier, rows
+from reference_replica import faults, frontier, rows
 from reference_replica.rows import Row
 from reference_replica.storage.client import UNARY_TIMEOUT, StorageClient
 
@@ -45,6 +45,7 @@ class StorageWriter:
         self._client = client
         self._post = post
         self.writable = False  # AllowWrites seen on any connection; never reset (RO-2)
+        self.allowed_on_this_stream = False  # AllowWrites seen on the current stream (only faults read it)
         self.blobs_written: dict[tuple[str, str], bytes] = {}  # (address, key) -> contents digest
 
     def compare_and_append(
@@ -56,7 +57,7 @@ class StorageWriter:
         updates: Sequence[tuple[Row, int, int]],
         done: Callable[[AppendResult], None],
     ) -> None:
-        if not self.writable:
+        if not self.writable and not faults.on("write-before-allow"):  # FAULT: write-before-allow, RO-1
             raise ReadOnlyViolation(f"CompareAndAppend to {shard} while read-only")
         request = storage_pb2.ProtoCompareAndAppendRequest(
             shard_id=shard,

@@ -1,0 +1,104 @@
+"""A pytest plugin that the kill matrix loads into the suite's own run (`-p tests.mutants.probe`).
+
+It does two things, neither of which changes a verdict:
+
+- It runs the scenarios first, then the read-only machine, then the protocol machines. Most
+  faults break a rule that some scenario pins down, so a run that stops at its first failure
+  (`-x`) then dies in seconds, deterministically, instead of after a Hypothesis search and a
+  bounded shrink.
+- It records when the first violation happened: seconds since the session started and the
+  number of steps the suite had executed (over every scenario and example) until the step
+  after which the oracle reported it. It writes them, with the rule ids of that violation and
+  the test that found it, as JSON to the file named by `MUTANTS_PROBE_OUT`.
+
+The step count comes from wrapping `StepRunner.run`, the one place through which scenarios,
+state machines and replays execute steps. Steps planned by dry shrink candidates are not
+counted (they run after the first violation anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.steps.runner import ConformanceViolation, StepRunner
+
+OUT_VARIABLE = "MUTANTS_PROBE_OUT"
+
+_ORDER = ("test_scenario", "test_read_only_machine", "test_protocol_machine")
+
+
+class Probe:
+    def __init__(self, out: Path | None) -> None:
+        self.out = out
+        self.started = time.monotonic()
+        self.steps = 0
+        self.test = ""
+        self.first: dict[str, Any] | None = None
+
+    def step_ran(self, runner: StepRunner) -> None:
+        if type(runner.backend).__name__ != "NullBackend":  # a dry shrink candidate sends nothing
+            self.steps += 1
+
+    def violation(self, error: ConformanceViolation) -> None:
+        if self.first is None:
+            self.first = {
+                "seconds": round(time.monotonic() - self.started, 3),
+                "steps": self.steps,
+                "rules": error.rule_ids,
+                "test": self.test,
+            }
+            self.write()
+
+    def write(self) -> None:
+        if self.out is not None:
+            self.out.write_text(json.dumps({"first_violation": self.first, "steps": self.steps}) + "\n")
+
+
+_probe = Probe(None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _probe
+    out = os.environ.get(OUT_VARIABLE)
+    _probe = Probe(Path(out) if out else None)
+    run, collect = StepRunner.run, StepRunner._collect
+
+    def counted_run(self: StepRunner, step: Any) -> None:
+        _probe.step_ran(self)  # counted before it runs: the step that reveals a violation counts
+        run(self, step)
+
+    def watched_collect(self: StepRunner, index: int, step: Any) -> None:
+        try:
+            collect(self, index, step)
+        except ConformanceViolation as error:
+            _probe.violation(error)
+            raise
+
+    StepRunner.run = counted_run  # type: ignore[method-assign]
+    StepRunner._collect = watched_collect  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.name
+        return next((i for i, prefix in enumerate(_ORDER) if name.startswith(prefix)), len(_ORDER))
+
+    items.sort(key=rank)  # stable: the suite's own order within each group
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    _probe.test = item.nodeid
+    return (yield)
+
+
+def pytest_sessionfinish() -> None:
+    _probe.write()

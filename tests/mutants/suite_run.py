@@ -1,0 +1,167 @@
+"""Run the conformance suite, as a user would, against the reference replica with a fault on.
+
+Every run is the documented command (`python -m conformance run`) in a subprocess of its own:
+the ci profile (derandomized, so a fixed seed), the embedded reference replica started by the
+suite with `--inject-fault NAME`, one replica per run, artifacts in a directory of the run.
+The kill matrix adds `-x` (stop at the first failing test) and the probe plugin
+(`tests.mutants.probe`: scenarios first, and when the first violation happened).
+
+What a run found is read back from what the suite leaves for its users: the exit status, the
+failure artifacts (`failures/*.replay.json`, whose `rules` are the rule ids the failure
+cites, next to the `.history.jsonl`) and the probe's note. A saved failure is then re-executed
+with `--replay FILE` against a replica with the same fault: it must fail again, citing the
+same rule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from tests.mutants.probe import OUT_VARIABLE
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+PROFILE: Final = "ci"
+PATIENCE: Final = 5.0
+"""Seconds an owed answer may take (the ci profile's own is 20). The reference replica answers
+in milliseconds, so 5 s keeps a wide margin on a loaded machine, and it makes the liveness
+faults (a third of the zoo) cost a quarter of the time. The clean runs use the same value."""
+RUN_TIMEOUT: Final = 600.0  # seconds: a run that takes longer is reported, never waited for
+
+
+@dataclass(frozen=True)
+class FirstViolation:
+    seconds: float  # since the suite's session started
+    steps: int  # steps the suite had executed, the violating one included
+    rules: list[str]
+    test: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure the suite saved: its replay file, its history and the rules it cites."""
+
+    replay_file: Path
+    history_file: Path
+    rules: list[str]
+    test: str
+    steps: int  # the length of the (shrunk) step sequence that replays it
+
+    @staticmethod
+    def load(path: Path) -> Failure:
+        data = json.loads(path.read_text())
+        replay = data.get("replay", {})
+        return Failure(
+            replay_file=path,
+            history_file=path.with_name(replay.get("history", path.name.replace(".replay.json", ".history.jsonl"))),
+            rules=list(data.get("rules", [])),
+            test=str(replay.get("test", "")),
+            steps=len(data.get("steps", [])),
+        )
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    fault: str | None
+    command: list[str]
+    exit_code: int
+    seconds: float
+    failures: list[Failure] = field(default_factory=list)
+    first: FirstViolation | None = None
+    output: str = ""
+
+    @property
+    def cited(self) -> list[str]:
+        """Every rule id the run's failures cite, first failure first."""
+        return list(dict.fromkeys(r for f in self.failures for r in f.rules))
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and not self.failures
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def replica_command(fault: str | None) -> str:
+    command = "{python} -m reference_replica --listen 127.0.0.1:{port}"
+    return command if fault is None else f"{command} --inject-fault {fault}"
+
+
+def suite_command(
+    fault: str | None, artifacts: Path, *, patience: float = PATIENCE, first_failure: bool = True
+) -> list[str]:
+    """The suite as the kill matrix runs it; the clean runs use it too (with `fault=None`)."""
+    command = [sys.executable, "-m", "conformance", "run", "-p", "tests.mutants.probe", "-q"]
+    command += ["-p", "no:cacheprovider", "--conformance-profile", PROFILE]
+    command += ["--conformance-patience", f"{patience:g}", "--conformance-artifacts", str(artifacts)]
+    command += ["--replica-cmd", replica_command(fault)]
+    if first_failure:
+        command.append("-x")
+    return command
+
+
+def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
+    command = [sys.executable, "-m", "conformance", "run", "-q", "-p", "no:cacheprovider"]
+    command += ["--conformance-profile", PROFILE, "--conformance-patience", f"{patience:g}"]
+    command += ["--conformance-artifacts", str(artifacts), "--replica-cmd", replica_command(fault)]
+    command += ["--replay", str(failure.replay_file), "--replay-runs", "1"]
+    return command
+
+
+def execute(command: list[str], fault: str | None, artifacts: Path, extra: list[str] | None = None) -> SuiteRun:
+    """Run `command` (from the repository root) and read back what the suite saved in `artifacts`."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    probe_file = artifacts / "probe.json"
+    env = {**os.environ, OUT_VARIABLE: str(probe_file)}
+    argv = [*command, *(extra or [])]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+        )
+        code, output = done.returncode, done.stdout + done.stderr
+    except subprocess.TimeoutExpired as expired:
+        code, output = -1, f"{_text(expired.stdout)}{_text(expired.stderr)}\nno end after {RUN_TIMEOUT:g} s"
+    seconds = time.monotonic() - started
+    failures = sorted(
+        (Failure.load(p) for p in (artifacts / "failures").glob("*.replay.json")),
+        key=lambda f: f.replay_file.stat().st_mtime,
+    )
+    return SuiteRun(fault, argv, code, seconds, failures, _first_violation(probe_file), output)
+
+
+def run_suite(fault: str | None, workdir: Path, *, patience: float = PATIENCE, first_failure: bool = True) -> SuiteRun:
+    artifacts = workdir / (fault or "clean")
+    return execute(suite_command(fault, artifacts, patience=patience, first_failure=first_failure), fault, artifacts)
+
+
+def replay(run: SuiteRun, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
+    """Re-execute the run's first saved failure against a replica with the same fault."""
+    if not run.failures:
+        raise ValueError(f"the run against {run.fault or 'the clean replica'} saved no failure to replay")
+    artifacts = workdir / f"{run.fault or 'clean'}-replay"
+    return execute(replay_command(run.failures[0], run.fault, artifacts, patience=patience), run.fault, artifacts)
+
+
+def _first_violation(path: Path) -> FirstViolation | None:
+    try:
+        data: Any = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    first = data.get("first_violation")
+    if not first:
+        return None
+    return FirstViolation(float(first["seconds"]), int(first["steps"]), list(first["rules"]), str(first["test"]))
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")
