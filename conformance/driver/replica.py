@@ -119,7 +119,7 @@ class Replica:
             self._channels[address] = ch
         return ch
 
-    def connect(self, *, create: bool = True) -> Stream:
+    def connect(self, *, create: bool = True, pause: float = 0.0) -> Stream:
         """Open a new iteration: one stream per process, a higher epoch, and (by default) the
         creation commands. The previous connection, if still open, is left for the replica to end
         (TRANS-2 is judged on it)."""
@@ -141,7 +141,7 @@ class Replica:
         stream = Stream(self, base, epoch, processes)
         self._streams.append(stream)
         if create:
-            stream.create()
+            stream.create(pause)
         return stream
 
     def _record_stream_event(self, event: Response | StreamEnd) -> Event:

@@ -11,6 +11,7 @@ what arrived instead and the verdicts reached.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -116,9 +117,15 @@ class Stream:
         for c in commands:
             self.send(c)
 
-    def create(self) -> Stream:
-        """The creation stage: CreateTimely (to every process) and CreateInstance."""
+    def create(self, pause: float = 0.0) -> Stream:
+        """The creation stage: CreateTimely (to every process) and CreateInstance.
+
+        A `pause` between the two is a slow controller: STAGE-1 forbids responses before
+        CreateInstance, and only a gap lets a controller see one that comes too early.
+        """
         self.send(cmd.create_timely(self.epoch, **self.replica.timely))
+        if pause > 0:
+            time.sleep(pause)
         self.send(cmd.create_instance())
         return self
 

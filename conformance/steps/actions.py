@@ -27,6 +27,7 @@ class Connect:
     """End the current stream (if any) and open a new iteration: creation commands, then `replay`."""
 
     replay: tuple[command_pb2.ProtoComputeCommand, ...] = ()
+    pause: float = 0.0  # seconds between CreateTimely and CreateInstance
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class WaitFailed(Exception):
 
 
 class Backend(Protocol):
-    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None: ...
+    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand], pause: float = 0.0) -> None: ...
     def send(self, cmd: command_pb2.ProtoComputeCommand) -> None: ...
     def create_shard(self, shard_id: str, columns: Sequence[ColType], upper: Frontier) -> None: ...
     def append(self, shard_id: str, updates: Sequence[tuple[Row, int, int]], upper: Frontier) -> None: ...
@@ -77,7 +77,7 @@ class Backend(Protocol):
 class NullBackend:
     """Sends nothing and answers every wait at once: the runner only plans (a dry run)."""
 
-    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
+    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand], pause: float = 0.0) -> None:
         pass
 
     def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:

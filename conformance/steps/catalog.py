@@ -146,7 +146,7 @@ class Catalog:
         self.iteration += 1
         self.initialized = False
         self.config = command_pb2.ProtoComputeParameters()  # this iteration's own configuration
-        return A.Planned([A.Connect()])
+        return A.Planned([A.Connect(pause=float(step.get("pause", 0.0)))])
 
     def _initialization_complete(self, step: Json) -> A.Planned:
         if self.initialized:

@@ -69,13 +69,13 @@ class DriverBackend:
 
     # ---- commands ----
 
-    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
+    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand], pause: float = 0.0) -> None:
         # A previous stream stays open: the replica must end it when the new one opens (TRANS-2).
         # It must have seen that stream first, or it may take the new one for the older.
         self._make_seen()
         self._await_older_streams_ended()
         try:
-            self.stream = self.replica.connect()
+            self.stream = self.replica.connect(pause=pause)
         except ConnectError as e:
             self.target.unreachable = f"cannot reach the replica ({self.target.description}): {e}"
             raise WaitFailed(self.target.unreachable) from None

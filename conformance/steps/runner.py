@@ -124,8 +124,8 @@ class StepRunner:
         match action:
             case A.Send(command=cmd):
                 b.send(cmd)
-            case A.Connect(replay=replay):
-                b.connect(replay)
+            case A.Connect(replay=replay, pause=pause):
+                b.connect(replay, pause)
             case A.CreateShard(shard_id=sid, columns=cols, upper=upper):
                 b.create_shard(sid, cols, upper)
             case A.Append(shard_id=sid, updates=updates, upper=upper):

@@ -368,8 +368,9 @@ COPY_EXPECT: Final = Obj({"answer": Enum("rows", "error", "dropped", "any")}, {"
 OPS: Final[dict[str, tuple[dict[str, Field], dict[str, Field], str]]] = {
     "connect": (
         {},
-        {},
-        "open a fresh protocol iteration: new stream, next epoch, CreateTimely, CreateInstance",
+        {"pause": Number(0, 10)},
+        "open a fresh protocol iteration: new stream, next epoch, CreateTimely, CreateInstance "
+        "(with `pause` seconds between those two, as a slow controller)",
     ),
     "initialization_complete": ({}, {}, "send InitializationComplete"),
     "allow_writes": ({}, {}, "send AllowWrites (the replica becomes writable for good)"),

@@ -22,7 +22,7 @@ class FakeBackend:
     peek_answer: PeekAnswer = field(default_factory=lambda: PeekAnswer("rows"))
     closed: bool = False
 
-    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand]) -> None:
+    def connect(self, replay: Sequence[command_pb2.ProtoComputeCommand], pause: float = 0.0) -> None:
         self.calls.append(("connect", [c.WhichOneof("kind") for c in replay]))
 
     def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:
