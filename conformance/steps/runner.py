@@ -28,6 +28,11 @@ Json = Any
 # A max_result_size no result of the suite comes close to (spec 1.5): "no limit" in practice.
 NO_LIMIT = 1 << 40
 RESET_LIMIT: Json = {"op": "update_configuration", "max_result_size": NO_LIMIT}
+TAIL: Json = {"op": "wait_quiet", "seconds": 0.05}
+"""The last teardown step. Settling returns once every obligation is discharged, but a replica
+can still be sending (a repeated final report, a response about a dropped collection): closing
+at once would leave such a trailing violation to chance. A short quiet window lets it arrive
+and be judged before the stream ends."""
 
 
 class ConformanceViolation(AssertionError):
@@ -95,6 +100,7 @@ class StepRunner:
         if self.limit_left_behind():
             steps.append(RESET_LIMIT)
         steps.append({"op": "settle"})
+        steps.append(dict(TAIL))
         return steps
 
     def limit_left_behind(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -117,7 +118,8 @@ def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, pati
 
 def execute(command: list[str], fault: str | None, artifacts: Path, extra: list[str] | None = None) -> SuiteRun:
     """Run `command` (from the repository root) and read back what the suite saved in `artifacts`."""
-    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(artifacts, ignore_errors=True)  # an earlier run's failures must not count for this one
+    artifacts.mkdir(parents=True)
     probe_file = artifacts / "probe.json"
     env = {**os.environ, OUT_VARIABLE: str(probe_file)}
     argv = [*command, *(extra or [])]
