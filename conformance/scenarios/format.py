@@ -123,9 +123,9 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def default_directory() -> Path | None:
-    """The scenarios shipped with the suite: `scenarios/` next to the package in a checkout (or an
-    editable install)."""
-    candidate = Path(__file__).resolve().parents[2] / "scenarios"
+    """The scenarios shipped with the suite: `shipped/` in this package, a symlink to the
+    repository's `scenarios/` in a checkout and a copy of it in an installed wheel."""
+    candidate = (Path(__file__).parent / "shipped").resolve()
     return candidate if candidate.is_dir() else None
 
 
