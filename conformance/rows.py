@@ -7,6 +7,7 @@ datums (spec section 5.3) are equal, hashable Python values.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Final
 
@@ -79,8 +80,10 @@ def row(*values: Any) -> Row:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def encoded_size(r: Row) -> int:
-    """Serialized length of the row as a ProtoRow (spec section 1.5)."""
+    """Serialized length of the row as a ProtoRow (spec section 1.5). Cached: every peek of a
+    collection sizes the same rows again."""
     return row_to_proto(r).ByteSize()
 
 

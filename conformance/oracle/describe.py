@@ -118,8 +118,9 @@ def response(resp: response_pb2.ProtoComputeResponse) -> str:
         pr = resp.peek_response
         variant = pr.resp.WhichOneof("kind")
         if variant == "rows":
-            entries = [f"{fmt_row(row_from_proto(e.row))} x{e.count}" for e in pr.resp.rows.rows]
-            body = f"Rows[{_rows_preview(entries, len(entries))}]"
+            rows = pr.resp.rows.rows  # every response is described: format only what is shown
+            entries = [f"{fmt_row(row_from_proto(e.row))} x{e.count}" for e in rows[: _MAX_ROWS + 1]]
+            body = f"Rows[{_rows_preview(entries, len(rows))}]"
         elif variant == "error":
             body = f"Error({pr.resp.error!r})"
         elif variant == "canceled":

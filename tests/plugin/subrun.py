@@ -14,8 +14,11 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.cli.run import plugin_installed
+
 ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = ("-p", "conformance.plugin")
+# Installed (as `make` does), the entry point loads the plugin; naming it again is an error.
+PLUGIN = () if plugin_installed() else ("-p", "conformance.plugin")
 
 
 @dataclass
