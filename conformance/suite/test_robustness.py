@@ -218,7 +218,7 @@ def test_probe(
     must = [f for f in findings if f.level == "MUST"]
     if must or (findings and worker.settings.strict) or error:
         death = target.death_verdict() if worker.settings.owns_replicas else None
-        record = FailureRecord(f"robustness probe {name}", [], findings, backend.history_lines(), error)
+        record = FailureRecord(f"robustness probe {name}", [], findings, backend.history_lines(), error, rerun=True)
         fail(request, worker, record, death=death)
     for f in findings:
         worker.results.add_warning(f.rule_id, f.text, request.node.nodeid)
