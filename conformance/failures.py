@@ -130,7 +130,7 @@ def fail(request: pytest.FixtureRequest, worker: Any, record: FailureRecord, dea
         lines.append(record.error)
     lines += ["", f"history: {history_path}"]
     if record.rerun:
-        lines.append(f"re-run:  {rerun_command(request.config, test_id)}")
+        lines.append(f"re-run:  {rerun_command(request.config, f'{request.node.path}::{request.node.name}')}")
     else:
         lines.append(f"replay:  {replay_command(request.config, replay_path)}")
     message = "\n".join(lines)
