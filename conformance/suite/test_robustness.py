@@ -30,7 +30,7 @@ from conformance.failures import FailureRecord, fail
 from conformance.frontiers import EMPTY
 from conformance.ids import uuid_str
 from conformance.replicas import ReplicaError
-from conformance.steps.driver_backend import DriverBackend, driver_for
+from conformance.steps.driver_backend import DriverBackend
 from conformance.worker import ReplicaTarget, WorkerContext
 
 
@@ -184,17 +184,11 @@ def robustness_target(conformance_worker: WorkerContext) -> Iterator[ReplicaTarg
         verdict = str(e)
     if target is None:
         pytest.fail(verdict, pytrace=False)
-    driver_for(worker, target)  # first: the oracle must see the shard being created
-    target.storage.create_shard(_shard(worker), 1, upper=EMPTY)
     try:
         yield target
     finally:
         if own:
             worker.release(target)
-
-
-def _shard(worker: WorkerContext) -> str:
-    return f"{worker.ids.prefix}-robustness"
 
 
 @pytest.mark.parametrize("name", list(PROBES))
@@ -205,9 +199,12 @@ def test_probe(
     if worker.settings.owns_replicas and (death := target.death_verdict()) is not None:
         pytest.skip(f"the robustness replica died in an earlier probe (reported there): {death}")
     backend = DriverBackend(worker, target)
+    # Created within the probe's history, so that an offline check of it knows the shard too.
+    shard = worker.ids.shard("robustness")
+    target.storage.create_shard(shard, 1, upper=EMPTY)
     error = ""
     try:
-        PROBES[name](Prober(worker, target, backend, _shard(worker)))
+        PROBES[name](Prober(worker, target, backend, shard))
     except WaitError as e:  # every wait of a probe is judged by the oracle; this is what was left
         error = f"{type(e).__name__}: {e}"
     finally:
