@@ -34,6 +34,7 @@ class FailureRecord:
     history: list[str] = field(default_factory=list)
     error: str = ""  # a failure that is not an oracle finding (expectation, wait, stream...)
     intermittent: bool = False  # Hypothesis could not reproduce it (Flaky)
+    rerun: bool = False  # not steps (a robustness probe): reproduced by running the test again
 
 
 def slug(text: str) -> str:
@@ -76,6 +77,15 @@ def write_artifacts(artifacts: Path, test_id: str, record: FailureRecord) -> tup
 
 def replay_command(config: pytest.Config, replay_path: Path) -> str:
     """The one command that re-executes a replay file against the same kind of target."""
+    return shlex.join([*_target_argv(config), "--replay", str(replay_path)])
+
+
+def rerun_command(config: pytest.Config, test_id: str) -> str:
+    """The one command that runs test `test_id` again against the same kind of target."""
+    return shlex.join([*_target_argv(config), test_id])
+
+
+def _target_argv(config: pytest.Config) -> list[str]:
     from conformance.plugin import state_of
 
     s = state_of(config).settings()
@@ -95,8 +105,10 @@ def replay_command(config: pytest.Config, replay_path: Path) -> str:
     ):
         if value is not None:
             argv += [opt, str(value)]
-    argv += ["--conformance-profile", s.profile.name, "--replay", str(replay_path)]
-    return shlex.join(argv)
+    argv += ["--conformance-profile", s.profile.name]
+    if s.strict:
+        argv.append("--conformance-strict")
+    return argv
 
 
 def fail(request: pytest.FixtureRequest, worker: Any, record: FailureRecord, death: str | None = None) -> NoReturn:
@@ -116,7 +128,11 @@ def fail(request: pytest.FixtureRequest, worker: Any, record: FailureRecord, dea
     lines += [f.text for f in record.findings] or [record.error or "failed without a recorded violation"]
     if record.error and record.findings:
         lines.append(record.error)
-    lines += ["", f"history: {history_path}", f"replay:  {replay_command(request.config, replay_path)}"]
+    lines += ["", f"history: {history_path}"]
+    if record.rerun:
+        lines.append(f"re-run:  {rerun_command(request.config, f'{request.node.path}::{request.node.name}')}")
+    else:
+        lines.append(f"replay:  {replay_command(request.config, replay_path)}")
     message = "\n".join(lines)
     rules = {f.rule_id for f in record.findings if f.level == "MUST"}
     known = worker.settings.known_failing

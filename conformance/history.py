@@ -66,7 +66,8 @@ class Command(Event):
 
     `probe` is empty for ordinary commands; a robustness probe that breaks a CTRL rule on
     purpose names itself there, so that the oracle neither refuses it nor holds the replica to
-    TRANS-3 on that stream.
+    TRANS-3 on that stream. A label that starts with the rule it tests (`"TRANS-4: ..."`,
+    `"TRANS-5: ..."`) is judged by that rule instead (`oracle.check_probes`).
     """
 
     TYPE: ClassVar[str] = "command"

@@ -20,6 +20,7 @@ line; the process carries on (TRANS-4).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -162,6 +163,10 @@ class Engine:
             stage = iteration.stage
             iteration.admit(cmd, self.first_configs)
         except ProtocolError as error:
+            if faults.on("crash-on-illegal-command"):  # FAULT: breaks TRANS-4 (the process dies)
+                log.error("exiting on %s: %s", error.code.name, error.message)
+                logging.shutdown()
+                os._exit(70)
             log.info("ending %s: %s: %s", connection, error.code.name, error.message)
             self._end_iteration(error.code, error.message)
             return

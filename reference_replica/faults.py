@@ -1,7 +1,8 @@
 """Deliberate bugs, for proving that the suite catches them (the mutant zoo).
 
 `python -m reference_replica --inject-fault NAME` (repeatable) turns a fault on. Each fault
-breaks exactly one MUST rule of docs/spec.md, named in its entry, and hooks into the replica
+breaks exactly one MUST rule of docs/spec.md, or one of the SHOULD robustness rules (TRANS-4,
+TRANS-5: the suite fails those only with `--conformance-strict`), named in its entry, and hooks into the replica
 at one of its central emission points with a line like
 
     if faults.on("duplicate-peek-response"):
@@ -51,6 +52,16 @@ REGISTRY: Final[dict[str, Fault]] = {
             "TRANS-3",
             "a peek whose offset + limit overflows int64 ends the stream with INTERNAL",
             "B15",
+        ),
+        Fault(
+            "crash-on-illegal-command",
+            "TRANS-4",
+            "a malformed command, or one illegal in its stage, makes the process exit instead of ending the stream",
+        ),
+        Fault(
+            "refuses-unknown-cancel",
+            "TRANS-5",
+            "a CancelPeek of a uuid never sent on the stream ends it (FAILED_PRECONDITION) instead of being ignored",
         ),
         # --- 3. stages --------------------------------------------------------------------
         Fault(

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import frontier, ids, validation
+from reference_replica import faults, frontier, ids, validation
 from reference_replica.connection import Connection
-from reference_replica.errors import illegal, malformed
+from reference_replica.errors import illegal
 from reference_replica.frontier import EMPTY
 
 
@@ -94,8 +94,14 @@ class Iteration:
                 self.dropped.add(gid)
         elif kind == "peek":
             self._admit_peek(cmd.peek)
+        elif kind == "cancel_peek" and faults.on("refuses-unknown-cancel"):
+            self._refuse_unknown_cancel(name, ids.uuid(cmd.cancel_peek))
         # CancelPeek (unknown uuids are ignored), UpdateConfiguration and AllowWrites (A1:
         # accepted even during initialization) are legal at any point after creation.
+
+    def _refuse_unknown_cancel(self, command: str, uuid: int) -> None:
+        if uuid not in self.peeks:  # FAULT: refuses-unknown-cancel breaks TRANS-5 (it must be ignored)
+            raise illegal(command, f"uuid {ids.fmt_uuid(uuid)} was never sent on this stream")
 
     def _require_live(self, command: str, gid: str, kind: str | None = None) -> tuple[str, int]:
         entry = self.live.get(gid)
@@ -129,7 +135,7 @@ class Iteration:
             _, key_arity = self._require_live(name, ids.gid(peek.index.id), "index")
             for key in peek.key:
                 if len(key.datums) != key_arity:
-                    raise malformed(
-                        name, f"literal key with {len(key.datums)} datums for a {key_arity}-column key"
-                    )
+                    # Not malformed in the spec's sense (1.3): the command is whole, but this index's key
+                    # has another arity (A11), which only the iteration's state shows.
+                    raise illegal(name, f"literal key with {len(key.datums)} datums for a {key_arity}-column key")
         self.peeks.add(uuid)

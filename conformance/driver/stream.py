@@ -80,8 +80,10 @@ class Stream:
         """Check, record and write one command: CreateTimely and UpdateConfiguration go to every
         process (CreateTimely with its process index), everything else to process 0.
 
-        `probe` labels a robustness probe that breaks a CTRL rule on purpose; it is sent
-        unchecked and suspends TRANS-3 on the streams it is sent to. Raises `ControllerError`
+        `probe` labels a robustness probe that breaks a CTRL rule on purpose (it exists only for
+        the probes of `suite/test_robustness.py`); it is sent unchecked, still recorded, and
+        suspends TRANS-3 on the streams it is sent to; a label starting with `TRANS-4:` or
+        `TRANS-5:` has the oracle judge the replica by that rule instead. Raises `ControllerError`
         (a suite bug) for a command that breaks a CTRL rule, and `StreamEnded` if the replica has
         already ended the stream.
         """

@@ -9,6 +9,7 @@ still holds it is TRANS-3, and the verdict lists everything that was outstanding
 from __future__ import annotations
 
 from conformance.history import StreamEnd, StreamOpen
+from conformance.oracle import check_probes
 from conformance.oracle.context import Context
 from conformance.oracle.model_api import ModelFactory
 from conformance.oracle.state import Iteration, StreamState
@@ -41,6 +42,7 @@ def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) ->
     ss = StreamState(ev.stream, it, ev.address, opened=ev.time, process=len(it.streams))
     it.streams.append(ss)
     ctx.streams[ev.stream] = ss
+    check_probes.on_open(ctx, ss)
     if len(it.streams) > 1:
         ctx.exercise("MULTI-2")
     return ss
@@ -72,9 +74,10 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
     done = ctx.obligations.discharge(("trans2", ss.name))
     if done is not None:
         ctx.discharged([done])
+    about_probe = check_probes.on_end(ctx, ss, ev)  # TRANS-4/5 instead of TRANS-3 (robustness probes)
     ctx.obligations.cancel_where(lambda ob: ob.stream == ss.name)
     ctx.exercise("TRANS-3")
-    if ev.by_controller or ss.superseded or ss.probed:
+    if ev.by_controller or ss.superseded or ss.probed or about_probe:
         return
     older = [o for o in ctx.streams.values() if o.address == ss.address and o.superseded and o.ended is None]
     if older:

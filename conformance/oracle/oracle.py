@@ -28,6 +28,7 @@ from conformance.oracle import (
     check_copy_to,
     check_frontiers,
     check_peeks,
+    check_probes,
     check_status,
     check_storage,
     check_subscribes,
@@ -154,6 +155,7 @@ class Oracle:
         ss = self._stream(ev.stream)
         if ev.probe:
             ss.probed = ev.probe
+            check_probes.on_probe(self.ctx, ss, ev.cmd, ev.probe)
         else:
             validate(self.ctx, ss, ev.cmd)
         ss.recent.append(f"+{ev.time - ss.opened:.3f}s -> {describe.command(ev.cmd)}")
@@ -162,8 +164,8 @@ class Oracle:
         except (ValueError, KeyError) as exc:
             if not ev.probe:
                 raise
-            # A probe may be beyond what the model can hold (an ill-typed plan ...); it is graded
-            # in the robustness profile, so the oracle only notes that it did not model it.
+            # A probe may be beyond what the model can hold (an ill-typed plan ...); check_probes
+            # judges only how the replica takes it, so the oracle just notes that it did not model it.
             self.ctx.notes.append(f"probe {ev.probe!r} on {ss.name} not modelled: {exc}")
         if ev.cmd.WhichOneof("kind") == "initialization_complete":
             self.ctx.at_init_complete = True
@@ -185,6 +187,7 @@ class Oracle:
             return
         if not it.init_complete:
             ctx.exercise("STAGE-2")
+        check_probes.on_response(ctx, ss, ev.resp)
         _dispatch(ctx, it, ss, ev.resp)
         proof = _proves_processed(it, ev.resp)
         if proof:

@@ -118,7 +118,11 @@ class StreamState:
     process: int = 0
     ended: StreamEnd | None = None
     superseded: bool = False
-    probed: str = ""
+    probed: str = ""  # the label of the last robustness probe sent on this stream
+    probe_rule: str = ""  # the robustness rule that probe tests (check_probes), if any
+    probe_kind: str = ""  # the kind of the probing command
+    probe_ids: set[str] = field(default_factory=set)  # ids/uuids a TRANS-5 probe named
+    after_probe: str = ""  # a probe ended the previous iteration: this stream shows it is served
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=12))
     frontiers: dict[tuple[GlobalId, FrontierKind], Frontier] = field(default_factory=dict)
     peek_answers: dict[PeekId, tuple[str, int]] = field(default_factory=dict)
@@ -217,3 +221,4 @@ class ReplicaKnowledge:
     last_epoch: Epoch | None = None
     mv_targets_ever: set[str] = field(default_factory=set)
     earlier_limit: int | None = None  # the last max_result_size an earlier iteration set
+    after_probe: str = ""  # the rule of a probe whose stream ended; the next iteration must be served

@@ -4,8 +4,9 @@ A rule is `passed` (with how often its check ran where it could have failed), `f
 (with the first violation), `not_exercised`, `known_failing`, `unexpected_pass` (listed as
 known-failing but passed: strict, fails the run), `warning` (a SHOULD broken),
 `not_applicable` (only features the replica does not declare could exercise it), or not
-graded here: `controller` (CTRL rules bind the suite), `permission` (MAY rules),
-`robustness` (graded in the robustness profile).
+graded here: `controller` (CTRL rules bind the suite) and `permission` (MAY rules, which the
+suite accepts both ways). Robustness rules (TRANS-4, TRANS-5: SHOULD) are graded like every
+SHOULD rule, from the probes of `conformance/suite/test_robustness.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ GRADED = (
     "warning",
     "not_applicable",
 )
-UNGRADED = ("controller", "permission", "robustness")
+UNGRADED = ("controller", "permission")
 
 
 class RuleLike(Protocol):
@@ -141,8 +142,6 @@ def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> Rul
         line.status = "controller"
     elif rule.level == "MAY":
         line.status = "permission"
-    elif rule.kind == "robustness":
-        line.status = "robustness"
     elif line.violations:
         if rule.level == "SHOULD":
             line.status = "warning"

@@ -16,7 +16,6 @@ _MARK = {
     "not_applicable": "n/a",
     "controller": "controller rule",
     "permission": "permission",
-    "robustness": "robustness profile",
 }
 
 

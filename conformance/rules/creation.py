@@ -57,6 +57,6 @@ RULES: tuple[Rule, ...] = (
             "serving it."
         ),
         upstream=("R19", "R22"),
-        observed_by="robustness profile only",
+        observed_by="the suite never sends another config (CREATE-3), so it accepts both ways",
     ),
 )

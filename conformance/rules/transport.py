@@ -60,7 +60,8 @@ RULES: tuple[Rule, ...] = (
         ),
         upstream=("R6",),
         observed_by=(
-            "robustness profile: the status code, then a new stream that completes the creation stage"
+            "robustness probes (test_robustness): the status code, then a new stream that completes "
+            "the creation stage"
         ),
     ),
     Rule(
@@ -74,6 +75,6 @@ RULES: tuple[Rule, ...] = (
             " never crashes the process nor produces a response about that id."
         ),
         upstream=("R45", "R50", "A9"),
-        observed_by="robustness profile: a response about the unknown id, or a dead process",
+        observed_by="robustness probes (test_robustness): a response about the unknown id, or a dead process",
     ),
 )

@@ -65,6 +65,58 @@ def trans_3(bad: bool) -> History:
     return h.end("c1", "UNAVAILABLE", "connection reset", by_controller=not bad)
 
 
+# --- section 2: robustness probes (conformance.oracle.check_probes) ---------------------------
+
+
+@breaks("TRANS-4")
+def trans_4_wrong_status(bad: bool) -> History:
+    h = indexed()
+    h.send("c1", cmd.create_instance(), probe="TRANS-4: a second CreateInstance")
+    return h.end("c1", "INTERNAL" if bad else "FAILED_PRECONDITION", "CreateInstance: repeated")
+
+
+@breaks("TRANS-4")
+def trans_4_no_message(bad: bool) -> History:
+    h = indexed()
+    h.send("c1", cmd.Cmd(), probe="TRANS-4: a command with no kind")
+    return h.end("c1", "INVALID_ARGUMENT", "" if bad else "command: no kind set")
+
+
+@breaks("TRANS-4")
+def trans_4_stream_kept_open(bad: bool) -> History:
+    h = indexed().frontiers("c1", "u1", all=5)
+    h.send("c1", cmd.initialization_complete(), probe="TRANS-4: a second InitializationComplete")
+    if not bad:
+        h.end("c1", "FAILED_PRECONDITION", "InitializationComplete: repeated on this stream")
+    return late(h)
+
+
+@breaks("TRANS-4")
+def trans_4_no_longer_served(bad: bool) -> History:
+    """The process died of the probe: the next stream ends before anything is answered on it."""
+    h = indexed()
+    h.send("c1", cmd.create_instance(), probe="TRANS-4: a second CreateInstance")
+    h.end("c1", "FAILED_PRECONDITION", "CreateInstance: repeated on this stream")
+    h.connect("c2", init=True).persist_peek("c2", 9, "a", 0)
+    if not bad:
+        h.rows("c2", 9, [(R1, 1)])
+    return h.end("c2", "UNAVAILABLE", "connection refused", by_controller=not bad)
+
+
+@breaks("TRANS-5")
+def trans_5_cancel_ends_stream(bad: bool) -> History:
+    h = indexed()
+    h.send("c1", cmd.cancel_peek(77), probe="TRANS-5: CancelPeek of a uuid never sent")
+    return h.end("c1", "FAILED_PRECONDITION", "CancelPeek: unknown uuid", by_controller=not bad)
+
+
+@breaks("TRANS-5")
+def trans_5_wrong_status(bad: bool) -> History:
+    h = indexed()
+    h.send("c1", cmd.schedule("u9"), probe="TRANS-5: Schedule of an id never created")
+    return h.end("c1", "INVALID_ARGUMENT" if bad else "FAILED_PRECONDITION", "Schedule: collection u9 unknown")
+
+
 # --- section 3: stages ------------------------------------------------------------------------
 
 

@@ -182,7 +182,9 @@ def test_legal_edge_cases_are_accepted() -> None:
 def test_probes_skip_the_check_and_suspend_trans_3() -> None:
     h = History().connect("c1").send("c1", cmd.cancel_peek(77), probe="TRANS-5: cancel an unknown uuid")
     h.end("c1", "FAILED_PRECONDITION", "unknown uuid")
-    assert h.verdicts() == []
+    assert h.verdicts() == ["TRANS-5"]  # judged as the probe's rule (a CancelPeek is ignored), not TRANS-3
+    h = History().connect("c1").send("c1", cmd.schedule("u77"), probe="TRANS-5: schedule an unknown id")
+    assert h.end("c1", "FAILED_PRECONDITION", "unknown id").verdicts() == []
 
 
 def test_a_probe_the_model_cannot_hold_is_noted_not_fatal() -> None:

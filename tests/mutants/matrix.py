@@ -101,6 +101,12 @@ def checks() -> list[str]:
     return [r.id for r in RULES.values() if r.level == "MUST" and r.kind in ("safety", "liveness")]
 
 
+def robustness_checks() -> list[str]:
+    """The SHOULD robustness rules (the probes of test_robustness): each has a fault too, whose
+    run is strict (`suite_run.strict_for`)."""
+    return [r.id for r in RULES.values() if r.level == "SHOULD" and r.kind == "robustness"]
+
+
 def unproven(rows: Iterable[Row]) -> list[str]:
     tripped = {rule for row in rows for rule in row.cited}
     return [rule for rule in checks() if rule not in tripped]

@@ -2,7 +2,8 @@
 
 It does two things, neither of which changes a verdict:
 
-- It runs the scenarios first, then the read-only machine, then the protocol machines. Most
+- It runs the scenarios first, then the robustness probes, then the read-only machine, then
+  the protocol machines. Most
   faults break a rule that some scenario pins down, so a run that stops at its first failure
   (`-x`) then dies in seconds, deterministically, instead of after a Hypothesis search and a
   bounded shrink.
@@ -31,7 +32,7 @@ from conformance.steps.runner import ConformanceViolation, StepRunner
 
 OUT_VARIABLE = "MUTANTS_PROBE_OUT"
 
-_ORDER = ("test_scenario", "test_read_only_machine", "test_protocol_machine")
+_ORDER = ("test_scenario", "test_probe", "test_read_only_machine", "test_protocol_machine")
 
 
 class Probe:

@@ -11,6 +11,11 @@ failure artifacts (`failures/*.replay.json`, whose `rules` are the rule ids the 
 cites, next to the `.history.jsonl`) and the probe's note. A saved failure is then re-executed
 with `--replay FILE` against a replica with the same fault: it must fail again, citing the
 same rule.
+
+Faults of the SHOULD robustness rules (TRANS-4, TRANS-5) fail a run only in strict mode, so
+their runs add `--conformance-strict`, and so does the clean run (the reference replica must
+not even warn). Their failures come from the robustness probes, which are not steps: such a
+failure is reproduced by running its test again instead of `--replay`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from conformance.rules import RULES
+from reference_replica import faults
 from tests.mutants.probe import OUT_VARIABLE
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -90,6 +97,14 @@ class SuiteRun:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
+def strict_for(fault: str | None) -> bool:
+    """Runs in strict mode: the clean one, and those of faults that break a SHOULD rule."""
+    if fault is None:
+        return True
+    known = faults.REGISTRY.get(fault)  # (the matrix report shows the command for a placeholder NAME)
+    return known is not None and RULES[known.rule].level == "SHOULD"
+
+
 def replica_command(fault: str | None) -> str:
     command = "{python} -m reference_replica --listen 127.0.0.1:{port}"
     return command if fault is None else f"{command} --inject-fault {fault}"
@@ -103,6 +118,8 @@ def suite_command(
     command += ["-p", "no:cacheprovider", "--conformance-profile", PROFILE]
     command += ["--conformance-patience", f"{patience:g}", "--conformance-artifacts", str(artifacts)]
     command += ["--replica-cmd", replica_command(fault)]
+    if strict_for(fault):
+        command.append("--conformance-strict")
     if first_failure:
         command.append("-x")
     return command
@@ -112,6 +129,12 @@ def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, pati
     command = [sys.executable, "-m", "conformance", "run", "-q", "-p", "no:cacheprovider"]
     command += ["--conformance-profile", PROFILE, "--conformance-patience", f"{patience:g}"]
     command += ["--conformance-artifacts", str(artifacts), "--replica-cmd", replica_command(fault)]
+    if strict_for(fault):
+        command.append("--conformance-strict")
+    if failure.steps == 0 and "test_robustness.py::" in failure.test:
+        # A robustness probe: not steps, so its test runs again (the node id is the suite's).
+        path, _, name = failure.test.partition("::")
+        return [*command, f"{ROOT / 'conformance' / 'suite' / Path(path).name}::{name}"]
     command += ["--replay", str(failure.replay_file), "--replay-runs", "1"]
     return command
 

@@ -1,8 +1,9 @@
 """The zoo is complete: every check of the spec has a fault that breaks exactly its rule.
 
 "Checks" are the MUST rules of kind safety or liveness (the registry's, which a test keeps equal
-to docs/spec.md); MAY, CTRL and robustness rules are not conformance verdicts, and SHOULD
-rules only warn. Each fault names one of those rules, says what it does, and, when it
+to docs/spec.md), and the SHOULD robustness rules TRANS-4 and TRANS-5, whose probes fail a
+run in strict mode; MAY and CTRL rules are not conformance verdicts, and other SHOULD rules
+only warn. Each fault names one of those rules, says what it does, and, when it
 reproduces a bug that happened in a real replica, which one.
 """
 
@@ -11,12 +12,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conformance.rules import RULES
 from reference_replica import faults
-from tests.mutants import matrix
+from tests.mutants import matrix, suite_run
 
 
 def test_every_check_has_a_fault() -> None:
@@ -26,11 +28,24 @@ def test_every_check_has_a_fault() -> None:
     assert len(matrix.checks()) >= 50  # the spec has about 52; a broken filter would find none
 
 
+def test_every_robustness_rule_has_a_fault() -> None:
+    covered = {f.rule for f in faults.REGISTRY.values()}
+    assert matrix.robustness_checks() == ["TRANS-4", "TRANS-5"]
+    assert set(matrix.robustness_checks()) <= covered
+
+
+def test_should_faults_and_the_clean_run_are_strict() -> None:
+    assert suite_run.strict_for(None) and suite_run.strict_for("crash-on-illegal-command")
+    assert not suite_run.strict_for("silent-drop") and not suite_run.strict_for("NAME")
+    assert "--conformance-strict" in suite_run.suite_command("refuses-unknown-cancel", Path("a"))
+    assert "--conformance-strict" not in suite_run.suite_command("silent-drop", Path("a"))
+
+
 def test_every_fault_breaks_one_check() -> None:
-    checks = set(matrix.checks())
+    checks = set(matrix.checks()) | set(matrix.robustness_checks())
     for name, fault in faults.REGISTRY.items():
         assert fault.name == name
-        assert fault.rule in checks, f"{name} names {fault.rule}, which is not a MUST safety/liveness rule"
+        assert fault.rule in checks, f"{name} names {fault.rule}, neither a MUST safety/liveness nor a robustness rule"
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name), name
         assert fault.description and not fault.description.endswith(".")
         assert re.fullmatch(r"(B\d\d)?", fault.source), f"{name}: source {fault.source!r}"

@@ -71,7 +71,7 @@ def test_statuses_of_every_kind_of_rule() -> None:
         "passed",
         "warning",
         "controller",
-        "robustness",
+        "not_exercised",
     ]
     line = next(x for x in report.lines if x.id == "PEEK-2")
     assert line.first_violation.startswith("PEEK-2") and line.test == "suite::test_x" and line.artifact

@@ -155,6 +155,17 @@ CASES: list[tuple[str, list[p.Cmd], grpc.StatusCode, str]] = [
         "uuid",
     ),
     (
+        "peek with a literal key of the wrong arity (A11: illegal for this index, not malformed)",
+        [
+            p.create_timely(),
+            p.create_instance(),
+            p.create_dataflow(INDEX),
+            p.peek(1, 2, 0, 1, keys=[(1, 2)]),
+        ],
+        ILLEGAL,
+        "literal key",
+    ),
+    (
         "index import of an unknown index",
         [
             p.create_timely(),

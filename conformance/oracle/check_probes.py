@@ -1,0 +1,165 @@
+"""Section 2, robustness: how the replica takes a command that breaks a CTRL rule on purpose.
+
+A robustness probe is a command sent with a `probe` label (`Stream.send(..., probe=...)`,
+recorded in its `Command` event) that names the rule it tests first, e.g. `"TRANS-4: a second
+CreateInstance"`. One probe per stream; the oracle then judges, instead of TRANS-3:
+
+- TRANS-4 (a malformed command, or one illegal in its stage): the replica owes the end of the
+  stream, with `INVALID_ARGUMENT` or `FAILED_PRECONDITION` and a non-empty message.
+- TRANS-5 (a command naming an id or uuid the iteration never created): a `CancelPeek` must be
+  ignored (the stream stays open until the controller closes it); any other command is ignored
+  or ends the stream with `FAILED_PRECONDITION`; no response may name that id.
+- both: the replica keeps serving. The next iteration's streams must get an answer before the
+  replica ends them (a dead process ends them at once, with `UNAVAILABLE`).
+
+Both rules are SHOULD: `Context.flag` files their verdicts as warnings. A label that names no
+robustness rule only suspends TRANS-3 on its stream (the replica may end it as it likes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from compute_protocol.v1 import command_pb2, response_pb2
+
+from conformance.history import StreamEnd
+from conformance.ids import gid_str, uuid_str
+from conformance.oracle.context import Context
+from conformance.oracle.state import StreamState
+
+RULES = ("TRANS-4", "TRANS-5")
+REJECTIONS = ("INVALID_ARGUMENT", "FAILED_PRECONDITION")
+_LABEL = re.compile(r"\s*(TRANS-[45])\b")
+
+
+def probe_rule(label: str) -> str:
+    """The robustness rule a probe label names first (`""` if none)."""
+    m = _LABEL.match(label)
+    return m.group(1) if m else ""
+
+
+def on_probe(ctx: Context, ss: StreamState, cmd: command_pb2.ProtoComputeCommand, label: str) -> None:
+    rule = probe_rule(label)
+    if not rule:
+        return
+    kind = cmd.WhichOneof("kind") or "no kind"
+    ss.probe_rule, ss.probe_kind = rule, kind
+    if rule == "TRANS-4":
+        ctx.owe(
+            "TRANS-4",
+            ss,
+            ("probe", ss.name),
+            f"stream {ss.name}",
+            f"its end with {' or '.join(REJECTIONS)} after the probe ({label})",
+        )
+    else:
+        named = _named_by(cmd)
+        if named:
+            ss.probe_ids.add(named)
+
+
+def on_end(ctx: Context, ss: StreamState, ev: StreamEnd) -> bool:
+    """Judge the end of a probed stream, or of the first stream after one; True if judged here
+    (then TRANS-3 does not apply: the end is about the probe)."""
+    if ss.probe_rule:
+        ctx.replica.after_probe = ss.probe_rule
+        done = ctx.obligations.discharge(("probe", ss.name))
+        if ev.by_controller or ss.superseded:
+            if ss.probe_rule == "TRANS-5" and ev.by_controller:
+                ctx.exercise("TRANS-5")  # ignored: the stream stayed open until the controller closed it
+            return True
+        _judge_end(ctx, ss, ev, done is not None)
+        return True
+    if ss.after_probe and not ev.by_controller and not ss.superseded:
+        ctx.flag(
+            ss.after_probe,
+            ss,
+            f"stream {ss.name}, the first after a {ss.after_probe} probe",
+            ["the replica keeps serving new streams after a probe"],
+            f"the replica ended it ({_status(ev)}) before it answered anything on it",
+        )
+        return True
+    return False
+
+
+def _judge_end(ctx: Context, ss: StreamState, ev: StreamEnd, owed: bool) -> None:
+    rule, kind = ss.probe_rule, ss.probe_kind
+    subject = f"stream {ss.name}, probed with {kind}"
+    if rule == "TRANS-4":
+        expected = [f"the stream ends with {' or '.join(REJECTIONS)} and a message"]
+        if ev.code not in REJECTIONS:
+            ctx.flag(rule, ss, subject, expected, f"it ended with {_status(ev)}")
+        elif not ev.details.strip():
+            ctx.flag(rule, ss, subject, expected, f"it ended with {ev.code} and no message")
+        elif owed:
+            ctx.exercise(rule)
+        return
+    if kind == "cancel_peek":
+        ctx.flag(
+            rule,
+            ss,
+            subject,
+            ["a CancelPeek for an unknown uuid is ignored: the stream stays open"],
+            f"the replica ended the stream ({_status(ev)})",
+        )
+    elif ev.code != "FAILED_PRECONDITION":
+        ctx.flag(
+            rule,
+            ss,
+            subject,
+            ["the command is ignored", "the stream ends with FAILED_PRECONDITION"],
+            f"the replica ended the stream ({_status(ev)})",
+        )
+    else:
+        ctx.exercise(rule)
+
+
+def on_response(ctx: Context, ss: StreamState, resp: response_pb2.ProtoComputeResponse) -> None:
+    if ss.after_probe:
+        ctx.exercise(ss.after_probe)  # the first answer after the probe: the replica still serves
+        ss.after_probe = ctx.replica.after_probe = ""
+    if ss.probe_ids:
+        named = _named_in(resp)
+        if named in ss.probe_ids:
+            ctx.flag(
+                "TRANS-5",
+                ss,
+                f"{named}, named only by a probe",
+                ["no response about an id or uuid the iteration never created"],
+                f"a {resp.WhichOneof('kind')} about it",
+            )
+
+
+def on_open(ctx: Context, ss: StreamState) -> None:
+    """A stream opened after a probe's stream ended must show that the replica still serves."""
+    ss.after_probe = ctx.replica.after_probe
+
+
+def _status(ev: StreamEnd) -> str:
+    return ev.code + (f" {ev.details!r}" if ev.details else "")
+
+
+def _named_by(cmd: command_pb2.ProtoComputeCommand) -> str:
+    kind = cmd.WhichOneof("kind")
+    if kind == "cancel_peek":
+        return uuid_str(cmd.cancel_peek)
+    if kind == "allow_compaction":
+        return gid_str(cmd.allow_compaction.id)
+    if kind == "schedule":
+        return gid_str(cmd.schedule)
+    return ""
+
+
+def _named_in(resp: response_pb2.ProtoComputeResponse) -> str:
+    kind = resp.WhichOneof("kind")
+    if kind == "frontiers":
+        return gid_str(resp.frontiers.id)
+    if kind == "peek_response":
+        return uuid_str(resp.peek_response.id)
+    if kind == "subscribe_response":
+        return gid_str(resp.subscribe_response.id)
+    if kind == "copy_to_response":
+        return gid_str(resp.copy_to_response.id)
+    if kind == "status":
+        return gid_str(resp.status.operator_hydration.collection_id)
+    return ""

@@ -1,0 +1,221 @@
+"""Robustness probes (spec TRANS-4, TRANS-5): commands that break a CTRL rule on purpose.
+
+Each probe opens a fresh connection, sends one deliberate bad command through the driver's
+probe path (`Stream.send(..., probe="TRANS-n: ...")`: unchecked, recorded in the history,
+TRANS-3 suspended on that stream), and watches how the replica takes it; then a new
+connection must complete the creation stage and answer a peek (the process still serves).
+The oracle judges all of it (`conformance.oracle.check_probes`), so an offline check of the
+history reaches the same verdicts.
+
+Both rules are SHOULD: a broken one is a warning in the report, and fails only with
+`--conformance-strict` (then the test fails too, with the usual failure artifacts). A MUST
+verdict reached on the way (e.g. a wrong answer to the serving peek) fails the test as always.
+
+When the suite starts its replicas, the probes get a replica of their own, so that a replica
+that dies of a probe takes no other test with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from compute_protocol.v1 import command_pb2
+
+from conformance import commands as cmd
+from conformance.driver import ConnectError, Stream, WaitError
+from conformance.failures import FailureRecord, fail
+from conformance.frontiers import EMPTY
+from conformance.ids import uuid_str
+from conformance.replicas import ReplicaError
+from conformance.steps.driver_backend import DriverBackend
+from conformance.worker import ReplicaTarget, WorkerContext
+
+
+@dataclass
+class Prober:
+    """What one probe works with: the backend (the driver handle and the verdict deltas) and a
+    sealed, empty shard whose persist peek any serving replica answers at once."""
+
+    worker: WorkerContext
+    target: ReplicaTarget
+    backend: DriverBackend
+    shard: str
+
+    def connect(self, *, create: bool = True, initialize: bool = True) -> Stream:
+        stream = self.backend.replica.connect(create=create)
+        if create and initialize:
+            stream.initialization_complete()
+        return stream
+
+    def peek(self) -> command_pb2.ProtoComputeCommand:
+        return cmd.persist_peek(
+            self.worker.ids.uuid(),
+            self.worker.ids.gid(),
+            self.shard,
+            0,
+            storage_address=self.target.storage.address,
+            columns=["int64"],
+        )
+
+    def answered(self, stream: Stream) -> None:
+        """A peek on `stream`, waited for (the oracle judges it, and any end of the stream)."""
+        peek = self.peek()
+        with contextlib.suppress(*_ENDED):
+            stream.send(peek)
+            stream.wait_peek(uuid_str(peek.peek.uuid))
+
+    def ended(self, stream: Stream) -> None:
+        """Until the replica ended `stream` (bounded: a timeout is the oracle's TRANS-4 verdict)."""
+        with contextlib.suppress(*_ENDED):
+            stream.wait_ended()
+        stream.close()
+
+    def serves(self) -> None:
+        """A new connection completes the creation stage and gets a peek answered (a replica
+        that died of the probe ends it at once: the oracle's verdict names the probe's rule)."""
+        with contextlib.suppress(*_ENDED):
+            stream = self.connect()
+            self.answered(stream)
+            stream.close()
+
+
+_ENDED = (WaitError, ConnectError)
+"""How a probe's waits end when the replica does not do what it should: the oracle holds the
+verdict (a stream that ended, a wait that timed out, a replica that can no longer be reached)."""
+
+
+Probe = Callable[[Prober], None]
+Setup = Callable[[Prober], Stream]
+Bad = Callable[[Prober], command_pb2.ProtoComputeCommand]
+
+
+def _rejected(setup: Setup, bad: Bad, label: str) -> Probe:
+    """TRANS-4: the replica ends the stream with a status and a message, then serves anew."""
+
+    def probe(p: Prober) -> None:
+        with contextlib.suppress(*_ENDED):
+            stream = setup(p)
+            stream.send(bad(p), probe=f"TRANS-4: {label}")
+        p.ended(stream)
+        p.serves()
+
+    return probe
+
+
+def _ignored_or_refused(bad: Bad, label: str) -> Probe:
+    """TRANS-5: the stream stays open (a peek is answered on it) or ends with FAILED_PRECONDITION."""
+
+    def probe(p: Prober) -> None:
+        with contextlib.suppress(*_ENDED):
+            stream = p.connect()
+            stream.send(bad(p), probe=f"TRANS-5: {label}")
+            p.answered(stream)  # ignored: answered on the same stream; refused: the stream ended
+            stream.close()
+        p.serves()
+
+    return probe
+
+
+def _created(p: Prober) -> Stream:
+    return p.connect(initialize=False)
+
+
+def _initialized(p: Prober) -> Stream:
+    return p.connect()
+
+
+def _timely_only(p: Prober) -> Stream:
+    stream = p.connect(create=False)
+    stream.send(cmd.create_timely(stream.epoch, **p.backend.replica.timely))
+    return stream
+
+
+def _bare(p: Prober) -> Stream:
+    return p.connect(create=False)
+
+
+def _peek_without_finishing(p: Prober) -> command_pb2.ProtoComputeCommand:
+    peek = p.peek()
+    peek.peek.ClearField("finishing")
+    return peek
+
+
+PROBES: dict[str, Callable[[Prober], None]] = {
+    # TRANS-4: illegal in the current stage (STAGE-4) ...
+    "init-complete-before-create-timely": _rejected(
+        _bare, lambda p: cmd.initialization_complete(), "InitializationComplete before CreateTimely"
+    ),
+    "peek-before-create-instance": _rejected(_timely_only, lambda p: p.peek(), "Peek before CreateInstance"),
+    "second-create-instance": _rejected(_created, lambda p: cmd.create_instance(), "a second CreateInstance"),
+    "second-init-complete": _rejected(
+        _initialized, lambda p: cmd.initialization_complete(), "a second InitializationComplete"
+    ),
+    # ... and malformed (spec 1.3: no kind, or a required sub-field missing).
+    "command-without-kind": _rejected(
+        _initialized, lambda p: command_pb2.ProtoComputeCommand(), "a command with no kind"
+    ),
+    "peek-without-finishing": _rejected(_initialized, _peek_without_finishing, "a Peek without finishing"),
+    # TRANS-5: ids and uuids this iteration never created.
+    "cancel-unknown-uuid": _ignored_or_refused(
+        lambda p: cmd.cancel_peek(p.worker.ids.uuid()), "CancelPeek of a uuid never sent"
+    ),
+    "compact-unknown-id": _ignored_or_refused(
+        lambda p: cmd.allow_compaction(p.worker.ids.gid(), 1), "AllowCompaction of an id never created"
+    ),
+    "schedule-unknown-id": _ignored_or_refused(
+        lambda p: cmd.schedule(p.worker.ids.gid()), "Schedule of an id never created"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def robustness_target(conformance_worker: WorkerContext) -> Iterator[ReplicaTarget]:
+    """A replica of its own when the suite starts replicas, else this worker's replica."""
+    worker = conformance_worker
+    own = worker.settings.owns_replicas
+    target: ReplicaTarget | None = None
+    verdict = ""
+    try:
+        target = worker.fresh_replica("robustness") if own else worker.replica()
+    except ReplicaError as e:
+        verdict = str(e)
+    if target is None:
+        pytest.fail(verdict, pytrace=False)
+    try:
+        yield target
+    finally:
+        if own:
+            worker.release(target)
+
+
+@pytest.mark.parametrize("name", list(PROBES))
+def test_probe(
+    request: pytest.FixtureRequest, conformance_worker: WorkerContext, robustness_target: ReplicaTarget, name: str
+) -> None:
+    worker, target = conformance_worker, robustness_target
+    if worker.settings.owns_replicas and (death := target.death_verdict()) is not None:
+        pytest.skip(f"the robustness replica died in an earlier probe (reported there): {death}")
+    backend = DriverBackend(worker, target)
+    # Created within the probe's history, so that an offline check of it knows the shard too.
+    shard = worker.ids.shard("robustness")
+    target.storage.create_shard(shard, 1, upper=EMPTY)
+    error = ""
+    try:
+        PROBES[name](Prober(worker, target, backend, shard))
+    except WaitError as e:  # every wait of a probe is judged by the oracle; this is what was left
+        error = f"{type(e).__name__}: {e}"
+    finally:
+        backend.close()
+    worker.results.add_exercised(backend.exercised())
+    worker.results.add_unjudged(backend.unjudged())
+    findings = backend.findings()
+    must = [f for f in findings if f.level == "MUST"]
+    if must or (findings and worker.settings.strict) or error:
+        death = target.death_verdict() if worker.settings.owns_replicas else None
+        record = FailureRecord(f"robustness probe {name}", [], findings, backend.history_lines(), error, rerun=True)
+        fail(request, worker, record, death=death)
+    for f in findings:
+        worker.results.add_warning(f.rule_id, f.text, request.node.nodeid)
