@@ -156,6 +156,7 @@ class Engine:
             self.services.responder.attach(None)
 
     def _note_cut(self, iteration: Iteration) -> None:
+        """Remember a stream that ended during setup (only the faults of B29 and B33 read it)."""
         if iteration.stage is not Stage.COMPUTING:
             self.setup_was_cut = True
 
@@ -174,7 +175,7 @@ class Engine:
             return
         kind = cmd.WhichOneof("kind")
         if kind == "create_instance" and self.setup_was_cut and faults.on("panic-on-partial-history"):
-            raise RuntimeError("FAULT panic-on-partial-history: an earlier stream ended mid-setup")  # TRANS-3
+            raise RuntimeError("panic-on-partial-history: an earlier stream ended mid-setup")  # FAULT: TRANS-3
         if kind == "create_timely" and faults.on("hello-before-instance"):
             connection.send(responses.Response(status=response_pb2.ProtoStatusResponse()))  # FAULT: STAGE-1
         if kind == "initialization_complete":
