@@ -44,6 +44,7 @@ class ComputeState:
         self.initializing = False  # applying the commands buffered during initialization
         self.answered_peeks: set[int] = set()  # only kept under the fault canceled-after-answer
         self.finished_status: set[str] = set()  # only kept under the fault status-after-finish
+        self.leaked: list[Export] = []  # only kept under the fault leak-dropped-dataflow
 
     # --- commands ------------------------------------------------------------------------
 
@@ -149,6 +150,9 @@ class ComputeState:
         export.drop()
         if export.reports_frontiers:
             self.frontiers.drop(export.collection)  # [] for every kind, then silence
+            if faults.on("leak-dropped-dataflow"):
+                self.frontiers.track(export.collection, export.dataflow.as_of)  # FAULT: breaks FRONT-7
+                self.leaked.append(export)
         if export.kind != "subscribe" and faults.on("droppedat-for-all"):
             send(responses.subscribe_dropped_at(export.collection, 0))  # FAULT: breaks SUB-14
         if export.kind in ("subscribe", "materialized_view") and faults.on("dropped-for-all-sinks"):
@@ -199,6 +203,9 @@ class ComputeState:
         self.hydration.reset()
         self.answered_peeks.clear()
         self.finished_status.clear()
+        for export in self.leaked:
+            self.frontiers.forget(export.collection)
+        self.leaked.clear()
         self.services.writer.allowed_on_this_stream = False
         return forgotten
 
@@ -233,6 +240,8 @@ class ComputeState:
             if export.reports_frontiers:
                 alias = _object_id(export) if faults.on("frontiers-for-objects") else None  # FAULT: FRONT-2
                 self.frontiers.report(export.collection, export.frontiers(), alias)
+        for export in self.leaked:  # only under the fault leak-dropped-dataflow
+            self.frontiers.report(export.collection, export.frontiers())
         self._retire()
 
     def _finished(self, export: Export) -> bool:

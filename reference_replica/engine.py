@@ -64,6 +64,7 @@ class Engine:
         self.state = ComputeState(self.services)
         self.iteration: Iteration | None = None
         self.first_configs = FirstConfigs()
+        self.setup_was_cut = False  # a stream ended before InitializationComplete (read only by faults)
         self._numbers = count(1)
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
 
@@ -134,6 +135,7 @@ class Engine:
     def _on_stream_opened(self, connection: Connection) -> None:
         if self.iteration is not None:
             old = self.iteration.connection
+            self._note_cut(self.iteration)
             log.info("new %s replaces %s", connection, old)
             if not faults.on("keep-old-stream"):  # FAULT: keep-old-stream breaks TRANS-2
                 old.end()
@@ -149,9 +151,15 @@ class Engine:
     def _on_stream_closed(self, connection: Connection) -> None:
         connection.end()
         if self.iteration is not None and self.iteration.connection is connection:
+            self._note_cut(self.iteration)
             log.info("%s closed by the controller", connection)
             self.iteration = None
             self.services.responder.attach(None)
+
+    def _note_cut(self, iteration: Iteration) -> None:
+        """Remember a stream that ended during setup (only the faults of B29 and B33 read it)."""
+        if iteration.stage is not Stage.COMPUTING:
+            self.setup_was_cut = True
 
     def _on_command(self, connection: Connection, raw: bytes) -> None:
         iteration = self.iteration
@@ -171,6 +179,8 @@ class Engine:
             self._end_iteration(error.code, error.message)
             return
         kind = cmd.WhichOneof("kind")
+        if kind == "create_instance" and self.setup_was_cut and faults.on("panic-on-partial-history"):
+            raise RuntimeError("panic-on-partial-history: an earlier stream ended mid-setup")  # FAULT: TRANS-3
         if kind == "create_timely" and faults.on("hello-before-instance"):
             connection.send(responses.Response(status=response_pb2.ProtoStatusResponse()))  # FAULT: STAGE-1
         if kind == "initialization_complete":
@@ -198,7 +208,8 @@ class Engine:
                 "".join(f"; {name} rebuilt: {why}" for name, why in plan.reasons.items()),
             )
         iteration.stage = Stage.COMPUTING
-        self.services.responder.attach(iteration.connection)
+        if not (self.setup_was_cut and faults.on("block-on-overlapping-connect")):  # FAULT: STAGE-3
+            self.services.responder.attach(iteration.connection)
         if faults.on("loud-reconcile"):
             for export in loud:  # FAULT: breaks RECON-1 (the normal drop path reports)
                 self.services.responder.send(_drop_report(export))

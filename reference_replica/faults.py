@@ -48,6 +48,12 @@ REGISTRY: Final[dict[str, Fault]] = {
             "B32",
         ),
         Fault(
+            "panic-on-partial-history",
+            "TRANS-3",
+            "once a stream has ended before its InitializationComplete, every later CreateInstance fails the stream",
+            "B29",
+        ),
+        Fault(
             "crash-on-huge-limit",
             "TRANS-3",
             "a peek whose offset + limit overflows int64 ends the stream with INTERNAL",
@@ -73,6 +79,12 @@ REGISTRY: Final[dict[str, Fault]] = {
             "untracked-init-dataflows",
             "STAGE-3",
             "indexes and views created during initialization report no frontiers until dropped",
+        ),
+        Fault(
+            "block-on-overlapping-connect",
+            "STAGE-3",
+            "once a stream has ended before its InitializationComplete, later streams are never answered",
+            "B33",
         ),
         # --- 5. dataflows -----------------------------------------------------------------
         Fault(
@@ -138,6 +150,18 @@ REGISTRY: Final[dict[str, Fault]] = {
             "frontier-ahead-of-input",
             "FRONT-10",
             "an index's write frontier is reported one time beyond what its inputs made final",
+        ),
+        Fault(
+            "leak-dropped-dataflow",
+            "FRONT-7",
+            "a dropped index or view is not released: after its [] report it reports its frontiers again",
+            "B36",
+        ),
+        Fault(
+            "reuse-ignoring-deps",
+            "FRONT-9",
+            "reconciliation reuses a dataflow whose imported index is rebuilt: it reads the dropped old one",
+            "B25",
         ),
         # --- 8. peeks ---------------------------------------------------------------------
         Fault("duplicate-peek-response", "PEEK-1", "answer every peek twice", "B11"),
@@ -319,6 +343,12 @@ REGISTRY: Final[dict[str, Fault]] = {
             "RO-3",
             "a view created while read-only never writes, even after AllowWrites",
             "B34",
+        ),
+        Fault(
+            "sink-stuck-if-shard-sealed",
+            "RO-3",
+            "once another writer moved the target shard past the view's frontier, its write frontier stays at as_of",
+            "B07",
         ),
         # --- 14. reconciliation -----------------------------------------------------------
         Fault(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2
 
-from reference_replica import frontier, ids
+from reference_replica import faults, frontier, ids
 from reference_replica.dataflow.dataflow import Dataflow
 from reference_replica.exports.index import IndexExport
 
@@ -69,7 +69,7 @@ def incompatibility(
         if isinstance(export, IndexExport) and export.since > new_as_of:
             return f"{export.collection} was compacted beyond the new as_of"
     for gid in (ids.gid(i.id) for i in new.index_imports):
-        if gid not in reused_exports:
+        if gid not in reused_exports and not faults.on("reuse-ignoring-deps"):  # FAULT: breaks FRONT-9
             return f"it imports {gid}, which is rebuilt"
     return None
 

@@ -77,6 +77,7 @@ class MaterializedViewExport(Export):
         self._reader: ListenReader | None = None
         self._stopped = False
         self._writable_at_creation = services.writer.writable  # only the fault below reads it
+        self._stuck = False  # only under the fault sink-stuck-if-shard-sealed
         node.subscribe(self._on_batch)
 
     def start(self) -> None:
@@ -125,6 +126,9 @@ class MaterializedViewExport(Export):
 
     def frontiers(self) -> tuple[int, int, int]:
         write = max(self.known_upper, self.written_upper)
+        if faults.on("sink-stuck-if-shard-sealed") and (self._stuck or write > self.node.frontier):
+            self._stuck = True  # FAULT: breaks RO-3 (another writer got ahead; the sink waits for ever)
+            write = max(self.dataflow.as_of, self.written_upper)
         return (write, self.dataflow.input_frontier(), self.node.frontier)
 
     def step(self) -> None:
