@@ -63,7 +63,7 @@ class MachineEnv:
             backend = self.new_backend(self.shrink_patience)
         else:
             backend = self.new_backend(None)
-        runner = StepRunner(backend, Catalog(ids=self.ids, storage_address=self.storage_address))
+        runner = StepRunner(backend, Catalog(ids=self.ids, storage_address=self.storage_address), tail=0.0)
         self._backends[id(runner)] = backend
         return runner
 
