@@ -17,6 +17,7 @@ from typing import Any, Final
 from compute_protocol.v1 import common_pb2, plan_pb2
 
 from conformance.ids import gid_proto
+from conformance.model.build import BINARY
 from conformance.rows import Row, datum_to_proto, row_to_proto
 from conformance.steps.values import FieldError, decode_column, decode_datum, decode_row, encode_column
 
@@ -78,20 +79,8 @@ _UNARY: Final = {
     "is_null": plan_pb2.PROTO_UNARY_FUNC_IS_NULL,
     "neg": plan_pb2.PROTO_UNARY_FUNC_NEG,
 }
-_COMPARE: Final = {
-    "eq": plan_pb2.PROTO_BINARY_FUNC_EQ,
-    "not_eq": plan_pb2.PROTO_BINARY_FUNC_NOT_EQ,
-    "lt": plan_pb2.PROTO_BINARY_FUNC_LT,
-    "lte": plan_pb2.PROTO_BINARY_FUNC_LTE,
-    "gt": plan_pb2.PROTO_BINARY_FUNC_GT,
-    "gte": plan_pb2.PROTO_BINARY_FUNC_GTE,
-}
-_ARITH: Final = {
-    "add": plan_pb2.PROTO_BINARY_FUNC_ADD,
-    "sub": plan_pb2.PROTO_BINARY_FUNC_SUB,
-    "mul": plan_pb2.PROTO_BINARY_FUNC_MUL,
-    "div": plan_pb2.PROTO_BINARY_FUNC_DIV,
-}
+_COMPARE: Final = {name: BINARY[name] for name in ("eq", "not_eq", "lt", "lte", "gt", "gte")}
+_ARITH: Final = {name: BINARY[name] for name in ("add", "sub", "mul", "div")}
 _VARIADIC: Final = {"and": plan_pb2.PROTO_VARIADIC_FUNC_AND, "or": plan_pb2.PROTO_VARIADIC_FUNC_OR}
 _AGGREGATES: Final = {
     "count": plan_pb2.PROTO_AGGREGATE_FUNC_COUNT,
