@@ -1,0 +1,81 @@
+"""`--storage-listen` / `--storage-advertise`: what a replica on another host is told to dial.
+
+The address in every CollectionMetadata must reach the storage service the worker started, so
+a bare advertised host gets the port the service really listens on, and an explicit
+HOST:PORT is taken as given (a port forward or a proxy may sit in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from conformance.capabilities import Capabilities
+from conformance.options import Settings
+from conformance.profiles import get_profile
+from conformance.worker import WorkerContext
+
+
+def settings(tmp_path: Path, listen: str, advertise: str | None) -> Settings:
+    return Settings(
+        replica_addr="127.0.0.1:1",
+        replica_cmd=None,
+        replica_pool=None,
+        profile=get_profile("quick"),
+        tls_ca=None,
+        tls_cert=None,
+        tls_key=None,
+        capabilities=Capabilities(),
+        capabilities_file=None,
+        known_failing=frozenset(),
+        artifacts=tmp_path,
+        scenarios=None,
+        storage_listen=listen,
+        storage_advertise=advertise,
+        strict=False,
+        replay=None,
+        replay_runs=1,
+    )
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerContext]]:
+    made: list[WorkerContext] = []
+    yield made
+    for w in made:
+        w.close()
+
+
+def reachable(address: str) -> bool:
+    with grpc.insecure_channel(address) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=5)
+        except grpc.FutureTimeoutError:
+            return False
+    return True
+
+
+def test_a_bare_advertised_host_gets_the_listening_port(tmp_path: Path, workers: list[WorkerContext]) -> None:
+    worker = WorkerContext(settings(tmp_path, "0.0.0.0:0", "localhost"))
+    workers.append(worker)
+    address = worker.start_storage().address
+    host, _, port = address.rpartition(":")
+    assert host == "localhost" and port.isdigit() and port != "0", address
+    assert reachable(f"127.0.0.1:{port}"), f"nothing listens where {address} points"
+
+
+def test_an_advertised_host_and_port_is_taken_as_given(tmp_path: Path, workers: list[WorkerContext]) -> None:
+    worker = WorkerContext(settings(tmp_path, "127.0.0.1:0", "storage.example:7000"))
+    workers.append(worker)
+    assert worker.start_storage().address == "storage.example:7000"
+
+
+def test_without_advertise_the_bound_address_is_used(tmp_path: Path, workers: list[WorkerContext]) -> None:
+    worker = WorkerContext(settings(tmp_path, "127.0.0.1:0", None))
+    workers.append(worker)
+    address = worker.start_storage().address
+    assert address.startswith("127.0.0.1:") and not address.endswith(":0")
+    assert reachable(address)
