@@ -24,23 +24,12 @@ def on_copy_to_response(
     c = it.collections.get(gid)
     ctx.exercise("COPY-2", "RECON-1")
     if c is None or c.kind != "copy_to":
-        if c is None and gid in ctx.replica.earlier_ids:
-            ctx.flag(
-                "RECON-1",
-                ss,
-                subject,
-                ["nothing about a collection of an earlier iteration that this one did not create"],
-                "a CopyToResponse on the new connection",
-            )
+        expected = "CopyToResponses only for copy-tos"
+        if c is None:
+            never = f"a CopyToResponse for {gid}, never created in this iteration"
+            ctx.flag_not_created(ss, gid, subject, "a CopyToResponse", "COPY-2", expected, never)
         else:
-            what = f"a {c.kind.replace('_', '-')}" if c is not None else "never created in this iteration"
-            ctx.flag(
-                "COPY-2",
-                ss,
-                subject,
-                ["CopyToResponses only for copy-tos"],
-                f"a CopyToResponse for {gid}, {what}",
-            )
+            ctx.flag("COPY-2", ss, subject, [expected], f"a CopyToResponse for {gid}, a {c.kind.replace('_', '-')}")
         return
     variant = msg.resp.WhichOneof("kind") or "none"
     ctx.exercise("COPY-1")

@@ -48,22 +48,9 @@ def on_frontiers(ctx: Context, it: Iteration, ss: StreamState, msg: response_pb2
     c = it.collections.get(gid)
     ctx.exercise("FRONT-2", "RECON-1")
     if c is None:
-        if gid in ctx.replica.earlier_ids:
-            ctx.flag(
-                "RECON-1",
-                ss,
-                f"Frontiers for {gid}",
-                ["nothing about a collection of an earlier iteration that this one did not create"],
-                f"Frontiers for {gid}, which only an earlier iteration created",
-            )
-        else:
-            ctx.flag(
-                "FRONT-2",
-                ss,
-                f"Frontiers for {gid}",
-                ["Frontiers only for index exports and views this iteration created"],
-                f"Frontiers for {gid}, never exported in this iteration",
-            )
+        expected = "Frontiers only for index exports and views this iteration created"
+        never = f"Frontiers for {gid}, never exported in this iteration"
+        ctx.flag_not_created(ss, gid, f"Frontiers for {gid}", "Frontiers", "FRONT-2", expected, never)
         return
     ctx.exercise("FRONT-1")
     if c.kind in ("subscribe", "copy_to"):

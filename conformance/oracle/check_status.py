@@ -19,22 +19,8 @@ def on_status(ctx: Context, it: Iteration, ss: StreamState, msg: response_pb2.Pr
     c = it.collections.get(gid)
     ctx.exercise("STATUS-1", "RECON-1")
     if c is None and gid not in it.built:
-        if gid in ctx.replica.earlier_ids:
-            ctx.flag(
-                "RECON-1",
-                ss,
-                subject,
-                ["nothing about a collection of an earlier iteration that this one did not create"],
-                "a Status on the new connection",
-            )
-        else:
-            ctx.flag(
-                "STATUS-1",
-                ss,
-                subject,
-                ["Status only for collections of this iteration"],
-                f"a Status for unknown {gid}",
-            )
+        expected = "Status only for collections of this iteration"
+        ctx.flag_not_created(ss, gid, subject, "a Status", "STATUS-1", expected, f"a Status for unknown {gid}")
         return
     if c is not None and ss.finished(c):
         ctx.flag(

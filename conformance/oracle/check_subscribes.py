@@ -33,23 +33,13 @@ def on_subscribe_response(
     subject = f"subscribe {gid}"
     ctx.exercise("SUB-14", "RECON-1")
     if c is None or c.kind != "subscribe":
-        if c is None and gid in ctx.replica.earlier_ids:
-            ctx.flag(
-                "RECON-1",
-                ss,
-                subject,
-                ["nothing about a collection of an earlier iteration that this one did not create"],
-                "a SubscribeResponse on the new connection",
-            )
+        expected = "SubscribeResponses only for subscribes"
+        if c is None:
+            never = f"a SubscribeResponse for {gid}, never created in this iteration"
+            ctx.flag_not_created(ss, gid, subject, "a SubscribeResponse", "SUB-14", expected, never)
         else:
-            what = f"a {c.kind.replace('_', '-')}" if c is not None else "never created in this iteration"
-            ctx.flag(
-                "SUB-14",
-                ss,
-                subject,
-                ["SubscribeResponses only for subscribes"],
-                f"a SubscribeResponse for {gid}, {what}",
-            )
+            what = f"a SubscribeResponse for {gid}, a {c.kind.replace('_', '-')}"
+            ctx.flag("SUB-14", ss, subject, [expected], what)
         return
     chain = ss.chain(gid)
     ctx.exercise("SUB-11")

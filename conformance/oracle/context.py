@@ -87,6 +87,17 @@ class Context:
             self.violations.append(v)
         return v
 
+    def flag_not_created(
+        self, ss: StreamState, gid: str, subject: str, response: str, rule_id: str, expected: str, actual: str
+    ) -> None:
+        """A `response` about `gid`, which this iteration never created: RECON-1 when an earlier
+        iteration did (its state outlived the reconnect), else the response kind's own rule."""
+        if gid in self.replica.earlier_ids:
+            recon = "nothing about a collection of an earlier iteration that this one did not create"
+            self.flag("RECON-1", ss, subject, [recon], f"{response} on the new connection")
+        else:
+            self.flag(rule_id, ss, subject, [expected], actual)
+
     # --- obligations ------------------------------------------------------------------
 
     def owe(
