@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import select
 import subprocess
 import sys
 import tempfile
@@ -56,10 +57,11 @@ def start_replica() -> tuple[subprocess.Popen[str], str]:
         text=True,
     )
     assert proc.stdout is not None
-    address = proc.stdout.readline().strip()
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    address = proc.stdout.readline().strip() if ready else ""
     if not address:
         proc.kill()
-        raise SystemExit("the reference replica printed no address")
+        raise SystemExit("the reference replica printed no address on its first line within 30 s")
     return proc, address
 
 
@@ -109,7 +111,10 @@ def bare(address: str, peeks: int, epoch: int) -> float:
         started = time.perf_counter()
         for uuid in range(1, peeks + 1):
             outbox.put(cmd.peek(uuid, INDEX, 0, arity=2))
-            answer = answers.get(timeout=30)
+            try:
+                answer = answers.get(timeout=30)
+            except queue.Empty:
+                raise SystemExit(f"bare controller: no answer to peek {uuid} within 30 s") from None
             assert answer.peek_response.resp.WhichOneof("kind") == "rows", answer
         elapsed = time.perf_counter() - started
         outbox.put(None)
