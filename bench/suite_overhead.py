@@ -39,11 +39,11 @@ from pathlib import Path
 import grpc
 from compute_protocol.v1 import command_pb2, response_pb2, service_pb2_grpc
 
-from conformance import commands as cmd
 from conformance.driver import CHANNEL_OPTIONS, Replica
 from conformance.history import read_history
 from conformance.oracle import Oracle
-from conformance.rows import row
+from conformance.wire import commands as cmd
+from conformance.wire.rows import row
 
 ROWS = 200
 INDEX = "u1"

@@ -27,8 +27,8 @@ from typing import IO, Any, ClassVar, TypeAlias
 from compute_protocol.v1 import command_pb2, response_pb2
 from google.protobuf import json_format
 
-from conformance.rows import Datum, Row, datum
 from conformance.storage import StorageEvent
+from conformance.wire.rows import Datum, Row, datum
 
 Epoch: TypeAlias = tuple[int, int]
 """A `ProtoClusterStartupEpoch` as `(envd, replica)`, ordered like the spec orders epochs."""

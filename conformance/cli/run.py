@@ -19,7 +19,7 @@ def plugin_installed() -> bool:
 
 
 def pytest_args(extra: list[str]) -> list[str]:
-    args = [] if plugin_installed() else ["-p", "conformance.plugin"]
+    args = [] if plugin_installed() else ["-p", "conformance.session.plugin"]
     # This command imported `conformance` before pytest started, so pytest cannot rewrite the
     # plugin's asserts and says so; the suite's verdicts never rely on assert rewriting.
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]

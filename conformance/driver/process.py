@@ -17,7 +17,7 @@ from compute_protocol.v1 import command_pb2, response_pb2, service_pb2_grpc
 
 from conformance.driver.requests import RequestPump
 from conformance.history import Response, StreamEnd
-from conformance.ids import GlobalId, PeekId, gid_str, uuid_str
+from conformance.wire.ids import GlobalId, PeekId, gid_str, uuid_str
 
 Record = Callable[[Response | StreamEnd], object]
 

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from compute_protocol.v1 import command_pb2, response_pb2
 
-from conformance import commands as cmd
 from conformance.driver.errors import StreamEnded, SuiteError, WaitTimeout
 from conformance.driver.process import ProcessStream
-from conformance.frontiers import EMPTY, Frontier
 from conformance.history import Command, Epoch, Note, StreamEnd, Wait
-from conformance.ids import GlobalId, PeekId
 from conformance.oracle import Violation, format_violation
 from conformance.oracle.controller import BROADCAST
 from conformance.oracle.describe import short_uuid
 from conformance.oracle.state import FrontierKind
-from conformance.rows import Row, row_from_proto
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import GlobalId, PeekId
+from conformance.wire.rows import Row, row_from_proto
 
 if TYPE_CHECKING:
     from conformance.driver.replica import Replica

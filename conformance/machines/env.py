@@ -16,8 +16,8 @@ from typing import Any
 
 from hypothesis.control import current_build_context
 
-from conformance.capabilities import Capabilities
 from conformance.report.results import RunResults
+from conformance.session.capabilities import Capabilities
 from conformance.steps.backend import Backend, Finding, NullBackend
 from conformance.steps.catalog import Catalog, Ids
 from conformance.steps.runner import StepRunner

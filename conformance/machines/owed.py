@@ -9,8 +9,8 @@ preconditions depend only on what the controller sent).
 
 from __future__ import annotations
 
-from conformance.frontiers import EMPTY, Frontier
 from conformance.steps.catalog import Catalog, Collection, Peek
+from conformance.wire.frontiers import EMPTY, Frontier
 
 
 def _ready(cat: Catalog, c: Collection) -> bool:

@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from conformance.frontiers import EMPTY
 from conformance.machines import owed
 from conformance.machines.env import MachineEnv
 from conformance.machines.strategies import (
@@ -39,6 +38,7 @@ from conformance.steps.catalog import Catalog, Collection
 from conformance.steps.plans import build_plan
 from conformance.steps.runner import NO_LIMIT, StepRunner
 from conformance.steps.values import encode_frontier
+from conformance.wire.frontiers import EMPTY
 
 Json = Any
 

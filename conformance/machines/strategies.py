@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
-from conformance.capabilities import Capabilities
+from conformance.session.capabilities import Capabilities
 
 Json = Any
 

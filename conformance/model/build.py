@@ -12,10 +12,10 @@ from typing import Any
 
 from compute_protocol.v1 import command_pb2, common_pb2, dataflow_pb2, plan_pb2
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY, Frontier
-from conformance.ids import GlobalId, gid_proto, uuid_proto
-from conformance.rows import Row, datum_to_proto, row, row_to_proto
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import GlobalId, gid_proto, uuid_proto
+from conformance.wire.rows import Row, datum_to_proto, row, row_to_proto
 
 Expr = plan_pb2.ProtoScalarExpr
 Plan = plan_pb2.ProtoPlan

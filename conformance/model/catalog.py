@@ -20,12 +20,12 @@ from typing import Literal
 
 from compute_protocol.v1 import dataflow_pb2
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY, Frontier
-from conformance.ids import GlobalId, gid_str
 from conformance.model.contents import Contents
 from conformance.model.plans import Plan, compile_plan
 from conformance.storage import ShardView
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import GlobalId, gid_str
 
 ExportKind = Literal["index", "subscribe", "materialized_view", "copy_to"]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from conformance.rows import Row
+from conformance.wire.rows import Row
 
 K = TypeVar("K")
 

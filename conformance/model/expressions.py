@@ -21,7 +21,7 @@ from compute_protocol.v1 import plan_pb2
 
 from conformance.model.contents import Contents, add_to
 from conformance.model.ordering import compare_datums
-from conformance.rows import NULL, Datum, Row, datum, datum_from_proto
+from conformance.wire.rows import NULL, Datum, Row, datum, datum_from_proto
 
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1

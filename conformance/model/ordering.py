@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from compute_protocol.v1 import command_pb2
 
-from conformance.rows import KINDS, NULL, Datum, Row
+from conformance.wire.rows import KINDS, NULL, Datum, Row
 
 _RANK: Final = {kind: i for i, kind in enumerate(KINDS)}
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 from compute_protocol.v1 import command_pb2
 
-from conformance.frontiers import fmt
-from conformance.ids import gid_str
 from conformance.model.catalog import Model
 from conformance.model.contents import Contents
 from conformance.model.expressions import compile_mfp
 from conformance.model.ordering import ColumnOrder, column_orders, compare_rows, sort_rows
-from conformance.rows import Row, encoded_size, fmt_row, row_from_proto
+from conformance.wire.frontiers import fmt
+from conformance.wire.ids import gid_str
+from conformance.wire.rows import Row, encoded_size, fmt_row, row_from_proto
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from typing import Final
 
 from compute_protocol.v1 import plan_pb2
 
-from conformance.ids import GlobalId, gid_str
 from conformance.model.contents import Contents, add_to, drop_zeros
 from conformance.model.expressions import (
     INT64_MAX,
@@ -26,7 +25,8 @@ from conformance.model.expressions import (
     compile_mfp,
 )
 from conformance.model.ordering import datum_key
-from conformance.rows import NULL, Datum, Row, row_from_proto
+from conformance.wire.ids import GlobalId, gid_str
+from conformance.wire.rows import NULL, Datum, Row, row_from_proto
 
 NEGATIVE_IN_REDUCE: Final = "negative multiplicity in reduce"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from compute_protocol.v1 import command_pb2, common_pb2, dataflow_pb2
 
-from conformance.frontiers import EMPTY
-from conformance.ids import gid_str, uuid_str
 from conformance.oracle.context import Context
 from conformance.oracle.controller import _timely_identity
 from conformance.oracle.state import Collection, CollectionKind, Dataflow, Iteration, Peek, StreamState
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.ids import gid_str, uuid_str
 
 _SINK_KINDS: dict[str, CollectionKind] = {
     "materialized_view": "mv",

@@ -7,9 +7,9 @@ never legitimately be ahead of these values.
 
 from __future__ import annotations
 
-from conformance.frontiers import EMPTY, Frontier
 from conformance.oracle.context import Context
 from conformance.oracle.state import Collection, Iteration, Peek
+from conformance.wire.frontiers import EMPTY, Frontier
 
 
 def input_upper(it: Iteration, c: Collection) -> Frontier:

@@ -6,14 +6,14 @@ from collections import Counter
 
 from compute_protocol.v1 import response_pb2
 
-from conformance import frontiers
-from conformance.ids import gid_str
 from conformance.oracle.bounds import cite, final_at
 from conformance.oracle.context import Context
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Collection, Iteration, StreamState
-from conformance.rows import Row
 from conformance.storage import SUITE_WRITER
+from conformance.wire import frontiers
+from conformance.wire.ids import gid_str
+from conformance.wire.rows import Row
 
 
 def on_copy_to_response(

@@ -12,12 +12,12 @@ from typing import Literal
 
 from compute_protocol.v1 import response_pb2
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY, Frontier
-from conformance.ids import gid_str
 from conformance.oracle.bounds import allowed_max, cite, progress_bound
 from conformance.oracle.context import Context
 from conformance.oracle.state import FRONTIER_KINDS, Collection, FrontierKind, Iteration, StreamState
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import gid_str
 
 _FIELDS: dict[FrontierKind, Literal["write_frontier", "input_frontier", "output_frontier"]] = {
     "write": "write_frontier",

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from compute_protocol.v1 import response_pb2
 
-from conformance import frontiers
-from conformance.ids import uuid_str
 from conformance.oracle.bounds import cite, peek_final
 from conformance.oracle.config import classify, describe_window, exceeds, fits, result_size
 from conformance.oracle.context import Context
@@ -21,7 +19,9 @@ from conformance.oracle.describe import short_uuid
 from conformance.oracle.model_api import PeekExpectationLike
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Iteration, Peek, StreamState
-from conformance.rows import Row, row_from_proto
+from conformance.wire import frontiers
+from conformance.wire.ids import uuid_str
+from conformance.wire.rows import Row, row_from_proto
 
 
 def on_peek_response(

@@ -23,9 +23,9 @@ import re
 from compute_protocol.v1 import command_pb2, response_pb2
 
 from conformance.history import StreamEnd
-from conformance.ids import gid_str, uuid_str
 from conformance.oracle.context import Context
 from conformance.oracle.state import StreamState
+from conformance.wire.ids import gid_str, uuid_str
 
 RULES = ("TRANS-4", "TRANS-5")
 REJECTIONS = ("INVALID_ARGUMENT", "FAILED_PRECONDITION")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from compute_protocol.v1 import response_pb2
 
-from conformance.ids import gid_str
 from conformance.oracle.context import Context
 from conformance.oracle.state import Iteration, StreamState
+from conformance.wire.ids import gid_str
 
 
 def on_status(ctx: Context, it: Iteration, ss: StreamState, msg: response_pb2.ProtoStatusResponse) -> None:

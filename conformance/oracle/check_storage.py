@@ -6,13 +6,13 @@ the current iteration, whose recent messages are the best context there is.
 
 from __future__ import annotations
 
-from conformance import frontiers
 from conformance.oracle.bounds import allowed_max
 from conformance.oracle.context import Context
 from conformance.oracle.describe import fmt_interval
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Collection, Iteration, StreamState
 from conformance.storage import StorageEvent
+from conformance.wire import frontiers
 
 
 def on_storage(ctx: Context, it: Iteration | None, ev: StorageEvent) -> None:

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from compute_protocol.v1 import common_pb2, response_pb2
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY, Frontier
-from conformance.ids import gid_str
 from conformance.oracle.bounds import allowed_max, cite, progress_bound
 from conformance.oracle.config import classify, exceeds, fits, result_size
 from conformance.oracle.context import Context
 from conformance.oracle.describe import fmt_interval
 from conformance.oracle.multisets import consolidate, explain_difference, fmt_multiset, subtract
 from conformance.oracle.state import Chain, Collection, Iteration, StreamState
-from conformance.rows import Row, fmt_row, row_from_proto
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import gid_str
+from conformance.wire.rows import Row, fmt_row, row_from_proto
 
 
 def on_subscribe_response(

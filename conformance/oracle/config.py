@@ -20,7 +20,7 @@ from typing import Literal
 
 from compute_protocol.v1 import command_pb2
 
-from conformance.rows import Row, encoded_size
+from conformance.wire.rows import Row, encoded_size
 
 Limit = int | None
 """A `max_result_size`; None is unlimited (the value until a configuration sets one)."""

@@ -11,12 +11,12 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
-from conformance.frontiers import EMPTY
 from conformance.oracle.obligations import Obligation, ObligationBook
 from conformance.oracle.shards import ShardBook
 from conformance.oracle.state import Iteration, ReplicaKnowledge, StreamState
 from conformance.oracle.violation import Violation
 from conformance.rules import rule
+from conformance.wire.frontiers import EMPTY
 
 MAX_SAME_VERDICT = 3
 """Safety verdicts with the same rule, stream and subject kept in full; more are only counted."""

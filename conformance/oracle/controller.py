@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 from compute_protocol.v1 import command_pb2, common_pb2, dataflow_pb2, plan_pb2
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY
-from conformance.ids import GlobalId, gid_str, uuid_str
 from conformance.oracle.context import Context
 from conformance.oracle.describe import short_uuid
 from conformance.oracle.state import Iteration, StreamState
 from conformance.oracle.violation import ControllerError
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.ids import GlobalId, gid_str, uuid_str
 
 BROADCAST = ("create_timely", "update_configuration")
 

@@ -6,10 +6,10 @@ from typing import Literal
 
 from compute_protocol.v1 import command_pb2, common_pb2, response_pb2
 
-from conformance import frontiers
-from conformance.ids import PeekId, gid_str, uuid_str
-from conformance.rows import fmt_row, row_from_proto
 from conformance.storage import StorageEvent
+from conformance.wire import frontiers
+from conformance.wire.ids import PeekId, gid_str, uuid_str
+from conformance.wire.rows import fmt_row, row_from_proto
 
 _MAX_ROWS = 3
 

@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2
 
-from conformance.frontiers import Frontier
-from conformance.ids import GlobalId
 from conformance.model import Contents
-from conformance.rows import Row
 from conformance.storage import ShardView
+from conformance.wire.frontiers import Frontier
+from conformance.wire.ids import GlobalId
+from conformance.wire.rows import Row
 
 
 class PeekExpectationLike(Protocol):

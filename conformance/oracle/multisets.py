@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from conformance.rows import Row, fmt_row, report_key
+from conformance.wire.rows import Row, fmt_row, report_key
 
 _SHOWN = 6
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
-from conformance.frontiers import EMPTY
+from conformance.wire.frontiers import EMPTY
 
 
 @dataclass

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from compute_protocol.v1 import command_pb2, response_pb2
 
-from conformance.frontiers import Frontier
 from conformance.history import (
     Command,
     Event,
@@ -23,7 +22,6 @@ from conformance.history import (
     StreamEnd,
     StreamOpen,
 )
-from conformance.ids import GlobalId, PeekId, gid_str, uuid_str
 from conformance.oracle import (
     check_copy_to,
     check_frontiers,
@@ -42,6 +40,8 @@ from conformance.oracle.model_api import ModelFactory, default_model_factory
 from conformance.oracle.obligations import Obligation
 from conformance.oracle.state import Chain, FrontierKind, Iteration, StreamState
 from conformance.oracle.violation import ControllerError, Violation
+from conformance.wire.frontiers import Frontier
+from conformance.wire.ids import GlobalId, PeekId, gid_str, uuid_str
 
 DEFAULT_PATIENCE = 5.0
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from conformance.frontiers import Frontier
-from conformance.rows import Row
 from conformance.storage import ShardLog, StorageEvent, Update
+from conformance.wire.frontiers import Frontier
+from conformance.wire.rows import Row
 
 
 class ShardBook(ShardLog):

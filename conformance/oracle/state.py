@@ -16,12 +16,12 @@ from typing import Literal
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2
 
-from conformance.frontiers import EMPTY, Frontier
 from conformance.history import Epoch, StreamEnd
-from conformance.ids import GlobalId, PeekId
 from conformance.oracle.config import ConfigTimeline
 from conformance.oracle.model_api import ModelLike
-from conformance.rows import Row
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import GlobalId, PeekId
+from conformance.wire.rows import Row
 
 CollectionKind = Literal["index", "mv", "subscribe", "copy_to"]
 FrontierKind = Literal["write", "input", "output"]

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from conformance.capabilities import Capabilities
 from conformance.report.results import RunResults
+from conformance.session.capabilities import Capabilities
 
 GRADED = (
     "passed",

@@ -17,7 +17,7 @@ from conformance.report.render import markdown, terminal_table
 from conformance.version import suite_version
 
 if TYPE_CHECKING:
-    from conformance.plugin import ConformanceState
+    from conformance.session.plugin import ConformanceState
 
 JSON_NAME = "conformance-report.json"
 MD_NAME = "conformance-report.md"

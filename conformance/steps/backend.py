@@ -15,9 +15,9 @@ from typing import Protocol
 
 from compute_protocol.v1 import command_pb2
 
-from conformance.frontiers import Frontier
-from conformance.rows import Row
 from conformance.steps.plans import ColType
+from conformance.wire.frontiers import Frontier
+from conformance.wire.rows import Row
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from typing import Any, Final
 from compute_protocol.v1 import command_pb2, common_pb2, dataflow_pb2
 from google.protobuf import empty_pb2
 
-from conformance.frontiers import EMPTY, Frontier
-from conformance.ids import gid_proto, gid_str, uuid_proto
-from conformance.rows import Row, row_to_proto
 from conformance.steps import actions as A
 from conformance.steps.plans import ColType, Input, build_mfp, build_plan, check_row_fits, relation_desc
 from conformance.steps.values import FieldError, decode_frontier, decode_row, encode_frontier
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import gid_proto, gid_str, uuid_proto
+from conformance.wire.rows import Row, row_to_proto
 
 Json = Any
 COLLECTION_KINDS: Final = ("index", "subscribe", "materialized_view", "copy_to")

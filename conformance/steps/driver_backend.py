@@ -18,13 +18,14 @@ from typing import Any
 
 from compute_protocol.v1 import command_pb2
 
-from conformance import commands, history
+from conformance import history
 from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError
-from conformance.frontiers import EMPTY, Frontier, fmt
 from conformance.oracle import format_violation
-from conformance.rows import Row
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
 from conformance.steps.plans import ColType
+from conformance.wire import commands
+from conformance.wire.frontiers import EMPTY, Frontier, fmt
+from conformance.wire.rows import Row
 
 _POLL = 0.005
 _GRACE = 0.05  # seconds a replica gets to meet a stream no answer could prove it has seen

@@ -16,10 +16,10 @@ from typing import Any, Final
 
 from compute_protocol.v1 import common_pb2, plan_pb2
 
-from conformance.ids import gid_proto
 from conformance.model.build import BINARY
-from conformance.rows import Row, datum_to_proto, row_to_proto
 from conformance.steps.values import FieldError, decode_column, decode_datum, decode_row, encode_column
+from conformance.wire.ids import gid_proto
+from conformance.wire.rows import Row, datum_to_proto, row_to_proto
 
 Json = Any
 

@@ -15,12 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.rows import fmt_row, report_key
 from conformance.steps import actions as A
 from conformance.steps.backend import Backend, CopyToAnswer, Finding, PeekAnswer
 from conformance.steps.catalog import Catalog
 from conformance.steps.schema import check_step
 from conformance.steps.values import decode_row
+from conformance.wire.rows import fmt_row, report_key
 
 Json = Any
 

@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from compute_protocol.v1 import common_pb2
 
-from conformance.frontiers import EMPTY, Frontier
-from conformance.rows import NULL, Datum, Row, datum
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.rows import NULL, Datum, Row, datum
 
 U64_MAX: Final = (1 << 64) - 1
 I64_MIN: Final = -(1 << 63)

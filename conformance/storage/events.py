@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from conformance.frontiers import Frontier
-from conformance.rows import Row
+from conformance.wire.frontiers import Frontier
+from conformance.wire.rows import Row
 
 Update = tuple[Row, int, int]  # (row, time, diff)
 

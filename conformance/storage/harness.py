@@ -25,11 +25,11 @@ from typing import Any
 import grpc
 from compute_protocol.v1 import common_pb2, storage_pb2_grpc
 
-from conformance.frontiers import EMPTY, Frontier, fmt
-from conformance.rows import Row, fmt_row
 from conformance.storage.events import SUITE_WRITER, EventKind, Listener, StorageEvent, Update
 from conformance.storage.service import StorageRejection, StorageService
 from conformance.storage.shards import Blob, ShardLog
+from conformance.wire.frontiers import EMPTY, Frontier, fmt
+from conformance.wire.rows import Row, fmt_row
 
 _log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from compute_protocol.v1 import storage_pb2, storage_pb2_grpc
 
-from conformance import frontiers
-from conformance.rows import Row, row_from_proto, row_to_proto
 from conformance.storage.events import Update
+from conformance.wire import frontiers
+from conformance.wire.rows import Row, row_from_proto, row_to_proto
 
 if TYPE_CHECKING:
     from conformance.storage.harness import StorageHarness

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from conformance.frontiers import Frontier, fmt
-from conformance.rows import Row
 from conformance.storage.events import StorageEvent, Update
+from conformance.wire.frontiers import Frontier, fmt
+from conformance.wire.rows import Row
 
 
 @dataclass

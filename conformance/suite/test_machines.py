@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.harness import run_machine
 from conformance.machines.protocol import ProtocolMachine, ReadOnlyMachine
-from conformance.worker import WorkerContext
+from conformance.session.harness import run_machine
+from conformance.session.worker import WorkerContext
 
 PARTS = 4
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.plugin import state_of
-from conformance.replay import run_replay
-from conformance.worker import WorkerContext
+from conformance.session.plugin import state_of
+from conformance.session.replay import run_replay
+from conformance.session.worker import WorkerContext
 
 
 def test_replay(request: pytest.FixtureRequest, conformance_worker: WorkerContext) -> None:

@@ -24,14 +24,14 @@ from dataclasses import dataclass
 import pytest
 from compute_protocol.v1 import command_pb2
 
-from conformance import commands as cmd
 from conformance.driver import ConnectError, Stream, WaitError
-from conformance.failures import FailureRecord, fail
-from conformance.frontiers import EMPTY
-from conformance.ids import uuid_str
-from conformance.replicas import ReplicaError
+from conformance.session.failures import FailureRecord, fail
+from conformance.session.replicas import ReplicaError
+from conformance.session.worker import ReplicaTarget, WorkerContext
 from conformance.steps.driver_backend import DriverBackend
-from conformance.worker import ReplicaTarget, WorkerContext
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.ids import uuid_str
 
 
 @dataclass

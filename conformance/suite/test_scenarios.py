@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.harness import run_scenario
-from conformance.plugin import FRESH_MARK, state_of
 from conformance.scenarios.format import ScenarioError, load_scenario, scenario_files
-from conformance.worker import WorkerContext
+from conformance.session.harness import run_scenario
+from conformance.session.plugin import FRESH_MARK, state_of
+from conformance.session.worker import WorkerContext
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conformance import commands as cmd
-from conformance.frontiers import EMPTY
-from conformance.rows import row
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import row
 from tests.conformance.histories import REPLICA_WRITER, History
 
 Case = Callable[[bool], History]

@@ -15,8 +15,8 @@ from typing import Any
 import grpc
 from compute_protocol.v1 import command_pb2, response_pb2
 
-from conformance.frontiers import to_proto
-from conformance.ids import gid_proto
+from conformance.wire.frontiers import to_proto
+from conformance.wire.ids import gid_proto
 
 Behaviour = Callable[[Iterator[Any], grpc.ServicerContext], Iterable[Any]]
 Resp = response_pb2.ProtoComputeResponse

@@ -21,9 +21,6 @@ from typing import Self
 from compute_protocol.v1 import command_pb2, response_pb2
 from google.protobuf import empty_pb2
 
-from conformance import commands as cmd
-from conformance.commands import ScalarType
-from conformance.frontiers import EMPTY, Frontier, to_proto
 from conformance.history import (
     Command,
     Epoch,
@@ -36,10 +33,13 @@ from conformance.history import (
     StreamOpen,
     Wait,
 )
-from conformance.ids import GlobalId, gid_proto, uuid_proto
 from conformance.oracle import Oracle, Violation
-from conformance.rows import Row, row_to_proto
 from conformance.storage import SUITE_WRITER, StorageEvent, Update
+from conformance.wire import commands as cmd
+from conformance.wire.commands import ScalarType
+from conformance.wire.frontiers import EMPTY, Frontier, to_proto
+from conformance.wire.ids import GlobalId, gid_proto, uuid_proto
+from conformance.wire.rows import Row, row_to_proto
 
 STORAGE = "127.0.0.1:9"
 REPLICA_WRITER = "replica"

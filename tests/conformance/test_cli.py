@@ -79,7 +79,7 @@ def test_patience_override_changes_liveness_verdicts(
 
 
 def test_unjudgeable_histories_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from conformance import commands as cmd
+    from conformance.wire import commands as cmd
 
     bad = History().connect("c1").send("c1", cmd.schedule("u9"))
     code, out = check(capsys, str(saved(tmp_path, bad)))

@@ -12,13 +12,13 @@ import grpc
 import pytest
 from compute_protocol.v1 import command_pb2, response_pb2
 
-from conformance import commands as cmd
 from conformance.driver import ConnectError, Replica, Stream, StreamEnded, WaitTimeout
-from conformance.frontiers import EMPTY
 from conformance.history import Command, StreamEnd, read_history
-from conformance.ids import gid_str
 from conformance.oracle import ControllerError, Oracle
-from conformance.rows import row, row_to_proto
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.ids import gid_str
+from conformance.wire.rows import row, row_to_proto
 from tests.conformance.fake_servers import (
     FakeReplica,
     Resp,

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from conformance.driver import ConnectError, Replica, TlsConfig
-from conformance.frontiers import EMPTY
+from conformance.wire.frontiers import EMPTY
 from tests.conformance.fake_servers import FakeReplica, answering
 from tests.conformance.test_driver import constant_index, good
 

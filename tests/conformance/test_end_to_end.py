@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance import commands as cmd
 from conformance.cli import main
 from conformance.driver import Replica, Stream, WaitTimeout
-from conformance.frontiers import EMPTY
 from conformance.oracle import format_violation
-from conformance.rows import row
 from conformance.storage import StorageHarness
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import row
 
 ROOT = Path(__file__).resolve().parents[2]
 COLS: list[cmd.ScalarType] = ["int64", "string"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conformance.frontiers import EMPTY
 from conformance.history import (
     Command,
     HistoryWriter,
@@ -21,8 +20,9 @@ from conformance.history import (
     read_history,
 )
 from conformance.oracle import Oracle
-from conformance.rows import row
 from conformance.storage import StorageEvent
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import row
 from tests.conformance.breakers import CASES
 from tests.conformance.histories import History
 

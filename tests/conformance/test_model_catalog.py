@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from compute_protocol.v1 import dataflow_pb2
 
-from conformance.frontiers import EMPTY
 from conformance.model import Model
 from conformance.model.build import (
     constant,
@@ -24,8 +23,9 @@ from conformance.model.build import (
     union,
 )
 from conformance.model.contents import Contents
-from conformance.rows import Row, row
 from conformance.storage import ShardLog, StorageEvent
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import Row, row
 
 
 class Shards:

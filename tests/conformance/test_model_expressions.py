@@ -33,7 +33,7 @@ from conformance.model.expressions import (
     compile_expr,
     compile_mfp,
 )
-from conformance.rows import NULL, Datum, datum, row
+from conformance.wire.rows import NULL, Datum, datum, row
 
 NAN = float("nan")
 INF = float("inf")

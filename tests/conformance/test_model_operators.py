@@ -24,7 +24,7 @@ from conformance.model.build import (
 from conformance.model.contents import Contents, count_rows
 from conformance.model.expressions import INT64_MAX, IllTyped
 from conformance.model.plans import compile_plan
-from conformance.rows import row
+from conformance.wire.rows import row
 
 NAN = float("nan")
 

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.model.build import finishing
 from conformance.model.ordering import ColumnOrder, column_orders, compare_datums, compare_rows, sort_rows
-from conformance.rows import row
+from conformance.wire.rows import row
 
 NAN = float("nan")
 INF = float("inf")

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from compute_protocol.v1 import command_pb2
 
-from conformance.frontiers import EMPTY
 from conformance.model import Model, apply_finishing, check_finishing, expected_peek, result_size
 from conformance.model.build import (
     col,
@@ -21,8 +20,9 @@ from conformance.model.build import (
     mfp,
     peek,
 )
-from conformance.rows import Row, row
 from conformance.storage import ShardLog, StorageEvent
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import Row, row
 
 UUID = "0" * 31 + "1"
 

@@ -13,7 +13,7 @@ from conformance.model.contents import Contents
 from conformance.model.ordering import ColumnOrder, compare_rows, sort_rows
 from conformance.model.peeks import check_finishing
 from conformance.model.plans import compile_plan
-from conformance.rows import Row, row
+from conformance.wire.rows import Row, row
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance import commands as cmd
-from conformance.frontiers import EMPTY
 from conformance.history import StreamOpen
 from conformance.oracle import ControllerError, Oracle
-from conformance.rows import row
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import row
 from tests.conformance.breakers import R1, indexed, viewed
 from tests.conformance.histories import STORAGE, History
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conformance import commands as cmd
-from conformance.frontiers import EMPTY
-from conformance.rows import row
+from conformance.wire import commands as cmd
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import row
 from tests.conformance.breakers import R1, R2, indexed, late, subscribed, viewed
 from tests.conformance.histories import REPLICA_WRITER, History
 

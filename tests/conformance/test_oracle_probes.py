@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance import commands as cmd
 from conformance.oracle.check_probes import probe_rule
+from conformance.wire import commands as cmd
 from tests.conformance.breakers import R1, indexed
 
 

@@ -13,11 +13,11 @@ import grpc
 import pytest
 from compute_protocol.v1 import common_pb2, storage_pb2, storage_pb2_grpc
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY
-from conformance.rows import Row, row, row_to_proto
 from conformance.storage import SUITE_WRITER, ShardLog, StorageEvent, StorageHarness
 from conformance.storage.service import update_from_proto, update_to_proto
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import Row, row, row_to_proto
 
 WAIT = 10.0   # generous bound on every wait; nothing here should take more than milliseconds
 END = "end of stream"

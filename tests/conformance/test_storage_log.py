@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.frontiers import EMPTY
-from conformance.rows import Row, row
 from conformance.storage import ShardLog, StorageEvent
+from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import Row, row
 
 
 def ev(seq: int, kind: Any, **fields: Any) -> StorageEvent:

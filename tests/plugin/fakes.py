@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from compute_protocol.v1 import command_pb2
 
-from conformance.frontiers import Frontier
-from conformance.rows import Row
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer
 from conformance.steps.plans import ColType
+from conformance.wire.frontiers import Frontier
+from conformance.wire.rows import Row
 
 
 @dataclass

@@ -18,7 +18,7 @@ from conformance.cli.run import plugin_installed
 
 ROOT = Path(__file__).resolve().parents[2]
 # Installed (as `make` does), the entry point loads the plugin; naming it again is an error.
-PLUGIN = () if plugin_installed() else ("-p", "conformance.plugin")
+PLUGIN = () if plugin_installed() else ("-p", "conformance.session.plugin")
 
 
 @dataclass
@@ -51,7 +51,7 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def run_pytest(directory: Path, *args: str, timeout: float = 240, env: dict[str, str] | None = None) -> Result:
-    """`python -m pytest -p conformance.plugin ARGS` in `directory`, with this checkout importable."""
+    """`python -m pytest -p conformance.session.plugin ARGS` in `directory`, with this checkout importable."""
     environ = dict(os.environ)
     environ.pop("PYTEST_XDIST_WORKER", None)
     environ.pop("PYTEST_XDIST_TESTRUNUID", None)

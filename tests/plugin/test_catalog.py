@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from conformance.frontiers import EMPTY, from_proto
-from conformance.ids import gid_str
 from conformance.steps import actions as A
 from conformance.steps.catalog import Catalog, Ids
 from conformance.steps.values import FieldError
+from conformance.wire.frontiers import EMPTY, from_proto
+from conformance.wire.ids import gid_str
 
 Json = Any
 

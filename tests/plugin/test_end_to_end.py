@@ -69,7 +69,8 @@ def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(t
     assert command is not None
     argv = shlex.split(command.group(1))
     assert "--replay" in argv and argv[argv.index("--replay") + 1] == str(replays[0])
-    pytest_args = argv[argv.index("conformance.plugin") + 1 :] if "conformance.plugin" in argv else argv[1:]
+    plugin = "conformance.session.plugin"
+    pytest_args = argv[argv.index(plugin) + 1 :] if plugin in argv else argv[1:]
     replayed = run_pytest(tmp_path, *pytest_args)
     assert replayed.ret == 1
     assert re.search(r"reproduced [1-9] of 3", replayed.stdout), replayed.stdout[-3000:]

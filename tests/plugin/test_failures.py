@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.failures import FailureRecord, slug, write_artifacts
 from conformance.scenarios.format import load_scenario
+from conformance.session.failures import FailureRecord, slug, write_artifacts
 from conformance.steps.backend import Finding
 
 STEPS = [

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from conformance.harness import hypothesis_settings
-from conformance.profiles import PROFILES, get_profile
+from conformance.session.harness import hypothesis_settings
+from conformance.session.profiles import PROFILES, get_profile
 
 
 def test_ci_is_derandomized_without_a_database(tmp_path: Path) -> None:

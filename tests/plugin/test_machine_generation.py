@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.capabilities import Capabilities
 from conformance.machines.env import MachineEnv
 from conformance.machines.protocol import ProtocolMachine, ReadOnlyMachine
 from conformance.report.results import RunResults
+from conformance.session.capabilities import Capabilities
 from conformance.steps.backend import Finding
 from conformance.steps.catalog import Ids
 from conformance.steps.runner import ConformanceViolation

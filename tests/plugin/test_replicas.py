@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.replicas import (
+from conformance.session.replicas import (
     ReplicaError,
     ReplicaProcess,
     ReplicaUsageError,

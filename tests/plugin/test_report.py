@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.capabilities import Capabilities, CapabilitiesError, load_capabilities, parse_capabilities
-from conformance.known_failing import KnownFailingError, load_known_failing, parse_known_failing
 from conformance.report.build import Report, RunInfo, build_report
 from conformance.report.junit import SUITE_NAME, append_rule_suite
 from conformance.report.render import markdown, terminal_table
 from conformance.report.results import RunResults
+from conformance.session.capabilities import Capabilities, CapabilitiesError, load_capabilities, parse_capabilities
+from conformance.session.known_failing import KnownFailingError, load_known_failing, parse_known_failing
 
 
 @dataclass(frozen=True)

@@ -19,4 +19,4 @@ def test_the_suite_is_requested_and_the_plugin_loaded_when_not_installed() -> No
     args = run_command.pytest_args(["-x"])
     assert args[-2:] == ["--conformance", "-x"]
     if not run_command.plugin_installed():
-        assert args[:2] == ["-p", "conformance.plugin"]
+        assert args[:2] == ["-p", "conformance.session.plugin"]

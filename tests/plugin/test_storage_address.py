@@ -13,10 +13,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conformance.capabilities import Capabilities
-from conformance.options import Settings
-from conformance.profiles import get_profile
-from conformance.worker import WorkerContext
+from conformance.session.capabilities import Capabilities
+from conformance.session.options import Settings
+from conformance.session.profiles import get_profile
+from conformance.session.worker import WorkerContext
 
 
 def settings(tmp_path: Path, listen: str, advertise: str | None) -> Settings:

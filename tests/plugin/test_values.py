@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from conformance.frontiers import EMPTY
 from conformance.steps.values import (
     FieldError,
     decode_column,
@@ -19,6 +18,7 @@ from conformance.steps.values import (
     encode_frontier,
     encode_row,
 )
+from conformance.wire.frontiers import EMPTY
 
 
 @pytest.mark.parametrize(

@@ -86,12 +86,12 @@ def rerun_command(config: pytest.Config, test_id: str) -> str:
 
 
 def _target_argv(config: pytest.Config) -> list[str]:
-    from conformance.plugin import state_of
+    from conformance.session.plugin import state_of
 
     s = state_of(config).settings()
     argv = ["pytest"]
     if config.pluginmanager.get_plugin("compute_conformance") is None:
-        argv = ["python", "-m", "pytest", "-p", "conformance.plugin"]  # running from a checkout
+        argv = ["python", "-m", "pytest", "-p", "conformance.session.plugin"]  # running from a checkout
     if s.replica_addr:
         argv += ["--replica-addr", s.replica_addr]
     elif s.replica_pool:

@@ -16,16 +16,16 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.failures import FailureRecord, fail
 from conformance.machines.env import ExampleRecord, MachineEnv
 from conformance.machines.protocol import ProtocolMachine
-from conformance.profiles import Profile
-from conformance.replicas import ReplicaError
 from conformance.scenarios.format import Scenario
+from conformance.session.failures import FailureRecord, fail
+from conformance.session.profiles import Profile
+from conformance.session.replicas import ReplicaError
+from conformance.session.worker import ReplicaTarget, WorkerContext
 from conformance.steps.backend import Backend, Finding
 from conformance.steps.catalog import Catalog
 from conformance.steps.runner import ConformanceViolation, StepRunner
-from conformance.worker import ReplicaTarget, WorkerContext
 
 SHRINK_BUDGET = {"quick": 15.0, "ci": 30.0, "deep": 300.0}
 

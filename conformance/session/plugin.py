@@ -1,7 +1,7 @@
 """The pytest plugin: `pytest --replica-addr HOST:PORT` runs the conformance suite.
 
 Entry point `compute_conformance` (pyproject.toml); from a checkout without installing,
-load it with `-p conformance.plugin`.
+load it with `-p conformance.session.plugin`.
 
 The plugin is inert unless suite tests are collected: it adds options and fixtures, but
 starts no replica, writes no report and leaves the exit status alone for every other run
@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from conformance.options import ACTIVATING, Settings, add_options, conformance_requested, resolve
-from conformance.replicas import ReplicaError, ReplicaUsageError, check_worker_assignment
 from conformance.report.results import RunResults
+from conformance.session.options import ACTIVATING, Settings, add_options, conformance_requested, resolve
+from conformance.session.replicas import ReplicaError, ReplicaUsageError, check_worker_assignment
 from conformance.suite import SUITE_DIR
 
 STATE_NAME = "compute-conformance-state"
@@ -124,7 +124,7 @@ class ConformanceState:
 
     def worker(self) -> Any:
         if self._worker is None:
-            from conformance.worker import WorkerContext
+            from conformance.session.worker import WorkerContext
 
             self.check_workers()
             self._worker = WorkerContext(self.settings(), worker_id=self.worker_id, results=self.results)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.failures import FailureRecord, fail
-from conformance.harness import new_backend_factory, replica_for
 from conformance.scenarios.format import ScenarioError, load_scenario
+from conformance.session.failures import FailureRecord, fail
+from conformance.session.harness import new_backend_factory, replica_for
+from conformance.session.worker import WorkerContext
 from conformance.steps.catalog import Catalog
 from conformance.steps.runner import ConformanceViolation, StepRunner
-from conformance.worker import WorkerContext
 
 
 def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path, runs: int) -> None:

@@ -12,10 +12,10 @@ from typing import Final
 
 import pytest
 
-from conformance.capabilities import Capabilities, load_capabilities
-from conformance.known_failing import load_known_failing
-from conformance.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
-from conformance.replicas import EMBEDDED_COMMAND
+from conformance.session.capabilities import Capabilities, load_capabilities
+from conformance.session.known_failing import load_known_failing
+from conformance.session.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
+from conformance.session.replicas import EMBEDDED_COMMAND
 
 # (option, ini name, help). `dest` is the option with dashes turned into underscores.
 _OPTIONS: Final = (

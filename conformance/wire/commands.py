@@ -14,10 +14,10 @@ from typing import Literal
 from compute_protocol.v1 import command_pb2, common_pb2, dataflow_pb2, plan_pb2
 from google.protobuf import empty_pb2
 
-from conformance import frontiers
-from conformance.frontiers import EMPTY, Frontier
-from conformance.ids import GlobalId, PeekId, gid_proto, uuid_proto
-from conformance.rows import Row, row_to_proto
+from conformance.wire import frontiers
+from conformance.wire.frontiers import EMPTY, Frontier
+from conformance.wire.ids import GlobalId, PeekId, gid_proto, uuid_proto
+from conformance.wire.rows import Row, row_to_proto
 
 Cmd = command_pb2.ProtoComputeCommand
 ScalarType = Literal["bool", "int64", "float64", "string", "bytes"]

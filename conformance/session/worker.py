@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.options import Settings
-from conformance.replicas import ReplicaError, ReplicaProcess, free_port, pool_address, worker_index
 from conformance.report.results import RunResults
+from conformance.session.options import Settings
+from conformance.session.replicas import ReplicaError, ReplicaProcess, free_port, pool_address, worker_index
 from conformance.steps.catalog import Ids
 
 
