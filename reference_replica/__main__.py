@@ -3,6 +3,8 @@
 The first line on stdout is the bound address (`HOST:PORT`, useful with port 0); logs go
 to stderr. SIGTERM and SIGINT stop it cleanly. `--inject-fault NAME` (repeatable) turns on a
 deliberate bug from `faults`; an unknown name exits with status 2 and the list of valid ones.
+TLS, the storage allow list and the CREATE-4 choice are in `network_options`; listening on
+anything but loopback without mutual TLS logs a warning that names the risk (`exposure`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import sys
 import threading
 from types import FrameType
 
-from reference_replica import faults
+from reference_replica import exposure, faults, network_options
 from reference_replica.server import serve
+from reference_replica.tls import TlsFileError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,7 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help="turn on a deliberate bug (repeatable); valid names:\n" + faults.describe(),
     )
+    network_options.add(parser)
     args = parser.parse_args(argv)
+    args.network = network_options.resolve(args, parser)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     try:
@@ -64,13 +69,32 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     log = logging.getLogger("reference_replica")
+    net: network_options.NetworkSettings = args.network
     try:
-        replica = serve(args.listen, args.workers)
+        replica = serve(
+            args.listen,
+            args.workers,
+            tls=net.tls,
+            storage_allow=net.storage_allow,
+            storage_tls=net.storage_tls,
+            refuse_other_config=net.refuse_other_config,
+        )
+    except TlsFileError as error:
+        log.error("%s", error)
+        return 1
     except RuntimeError as error:
         log.error("cannot listen on %s: %s", args.listen, error)
         return 1
     print(replica.address, flush=True)
     log.info("serving on %s with %d worker(s)%s", replica.address, args.workers, _fault_note())
+    log.info(
+        "%s; storage: dials %s%s",
+        "mutual TLS" if net.tls and net.tls.client_ca else "TLS" if net.tls else "plaintext",
+        net.storage_allow.describe(),
+        " with TLS" if net.storage_tls else " in plaintext",
+    )
+    if (risk := exposure.warning(args.listen, net.tls)) is not None:
+        log.warning("%s", risk)
 
     stop = threading.Event()
 

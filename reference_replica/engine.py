@@ -11,10 +11,21 @@ are ignored because they carry their connection. Responses are produced only for
 current stream, and not at all while a new stream is still initializing.
 
 Commands (section 3): each is decoded and checked (`validation`: INVALID_ARGUMENT),
-admitted by the stream's `Iteration` (FAILED_PRECONDITION), then buffered (initialization)
-or applied (computation). At `InitializationComplete` the buffer is reconciled with what is
-running (`reconcile`) and applied. A bad command ends its stream with a status and one log
-line; the process carries on (TRANS-4).
+checked against the storage allow list (PERMISSION_DENIED, spec 5.4), admitted by the
+stream's `Iteration` (FAILED_PRECONDITION), then buffered (initialization) or applied
+(computation). At `InitializationComplete` the buffer is reconciled with what is running
+(`reconcile`) and applied. A bad command ends its stream with a status and one log line; the
+process carries on (TRANS-4).
+
+Another creation config (CREATE-4): upstream halts the process and its supervisor starts a
+fresh one, so the newest controller gets in. The engine does the same without the restart:
+it drops all state in silence and becomes the replica a fresh process would be, with the new
+config (`start_afresh`). `refuse_other_config` keeps the other legal choice, ending such a
+stream with FAILED_PRECONDITION; then whoever connects first decides the config for good.
+
+A storage service this replica cannot reach as configured (a TLS mismatch, `storage.reach`)
+ends the current stream with UNAVAILABLE and the reason, instead of leaving the controller to
+wait for progress that cannot come.
 """
 
 from __future__ import annotations
@@ -37,11 +48,13 @@ from reference_replica.connection import Connection
 from reference_replica.errors import ProtocolError, malformed
 from reference_replica.exports.base import Export
 from reference_replica.frontier import EMPTY
-from reference_replica.iteration import FirstConfigs, Iteration, Stage
+from reference_replica.iteration import FirstConfigs, Iteration, OtherConfig, Stage
 from reference_replica.responses import Responder
 from reference_replica.services import Services
+from reference_replica.storage.allow import StorageAllowList
 from reference_replica.storage.client import StorageClient
 from reference_replica.storage.writes import StorageWriter
+from reference_replica.tls import ClientTls
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +63,17 @@ MAX_EVENTS_PER_STEP = 1000
 
 
 class Engine:
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(
+        self,
+        workers: int = 1,
+        *,
+        storage_allow: StorageAllowList | None = None,
+        storage_tls: ClientTls | None = None,
+        refuse_other_config: bool = False,
+    ) -> None:
         self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        storage = StorageClient()
+        storage = StorageClient(storage_allow, storage_tls)
+        storage.on_misconfigured = lambda message: self.post(lambda: self._on_storage_misconfigured(message))
         self.services = Services(
             responder=Responder(),
             params=ComputeParameters(),
@@ -64,6 +85,8 @@ class Engine:
         self.state = ComputeState(self.services)
         self.iteration: Iteration | None = None
         self.first_configs = FirstConfigs()
+        self.refuse_other_config = refuse_other_config  # CREATE-4's other branch
+        self._storage_problems: set[str] = set()  # misconfigurations already logged
         self.setup_was_cut = False  # a stream ended before InitializationComplete (read only by faults)
         self._numbers = count(1)
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
@@ -168,8 +191,9 @@ class Engine:
         try:
             cmd = decode(raw)
             validation.check_command(cmd)
+            self.services.storage.allow.check(cmd)
             stage = iteration.stage
-            iteration.admit(cmd, self.first_configs)
+            self._admit(iteration, cmd)
         except ProtocolError as error:
             if faults.on("crash-on-illegal-command"):  # FAULT: breaks TRANS-4 (the process dies)
                 log.error("exiting on %s: %s", error.code.name, error.message)
@@ -189,6 +213,43 @@ class Engine:
             iteration.buffered.append(cmd)
         elif stage is Stage.COMPUTING:
             self.state.apply(cmd)
+
+    def _admit(self, iteration: Iteration, cmd: command_pb2.ProtoComputeCommand) -> None:
+        try:
+            iteration.admit(cmd, self.first_configs)
+        except OtherConfig as other:
+            if self.refuse_other_config:
+                raise
+            self.start_afresh(iteration, other.message)
+            iteration.admit(cmd, self.first_configs)
+
+    def start_afresh(self, iteration: Iteration, why: str) -> None:
+        """Become what a freshly started process would be (CREATE-4), the new stream's config
+        to come: no dataflows, no peeks, read-only, parameters at their defaults."""
+        log.warning(
+            "%s: %s; starting afresh with the new config, as a restarted replica would "
+            "(dropping %d dataflow(s); read-only until AllowWrites)",
+            iteration.connection,
+            why,
+            len(self.state.dataflows),
+        )
+        for dataflow in list(self.state.dataflows):
+            self.state.drop_silently(dataflow)
+        self.state.begin_iteration()
+        self.state = ComputeState(self.services)
+        self.services.writer.writable = False
+        self.services.writer.blobs_written.clear()
+        self.services.params.reset()
+        self.first_configs = FirstConfigs(timely=iteration.timely)
+        self.setup_was_cut = False
+
+    def _on_storage_misconfigured(self, message: str) -> None:
+        if message not in self._storage_problems:
+            self._storage_problems.add(message)
+            log.error("%s", message)
+        if self.iteration is not None:
+            log.info("ending %s: UNAVAILABLE: %s", self.iteration.connection, message)
+            self._end_iteration(grpc.StatusCode.UNAVAILABLE, message)
 
     def _initialize(self, iteration: Iteration) -> None:
         """Reconcile the running state with the commands of initialization, then apply them."""

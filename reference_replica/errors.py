@@ -3,7 +3,9 @@
 A malformed command (no kind, a missing required field, a frontier with two elements,
 undecodable bytes) is INVALID_ARGUMENT; a well-formed command that is illegal at this point of
 the stream (before the creation stage is done, a repeated creation command, a duplicate id,
-an id this iteration never created) is FAILED_PRECONDITION. The message names the command.
+an id this iteration never created) is FAILED_PRECONDITION. A legal command that the operator
+does not allow (a storage address outside `--storage-allow`, spec 5.4) is PERMISSION_DENIED.
+The message names the command.
 """
 
 from __future__ import annotations
@@ -29,3 +31,8 @@ def malformed(command: str, problem: str) -> ProtocolError:
 
 def illegal(command: str, problem: str) -> ProtocolError:
     return ProtocolError(grpc.StatusCode.FAILED_PRECONDITION, command, problem)
+
+
+def refused(command: str, problem: str) -> ProtocolError:
+    """A legal command the replica's operator does not allow (a storage address, spec 5.4)."""
+    return ProtocolError(grpc.StatusCode.PERMISSION_DENIED, command, problem)

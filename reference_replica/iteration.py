@@ -4,10 +4,13 @@ A stream goes through creation (`CreateTimely`, then `CreateInstance`), initiali
 (computation commands, then `InitializationComplete`) and computation. `admit` checks that a
 well-formed command fits this point of the stream and raises FAILED_PRECONDITION if not:
 a command before the creation stage is done, a repeated creation command or
-`InitializationComplete`, a creation config that differs from the first one this process
-saw (CREATE-4), a duplicate export id or peek uuid, or a command naming a collection this
-iteration did not create (or already dropped). Ids are scoped to the iteration, so this
+`InitializationComplete`, a duplicate export id or peek uuid, or a command naming a collection
+this iteration did not create (or already dropped). Ids are scoped to the iteration, so this
 bookkeeping is per stream; the engine keeps the compute state itself across streams.
+
+A creation config that differs from the one the replica's state was created with raises
+`OtherConfig` (CREATE-4): the engine decides whether to start afresh with the new config
+(the default: the newest controller gets in) or to refuse the stream (`--refuse-other-config`).
 
 The replica defers all answers to initialization commands until `InitializationComplete`
 (STAGE-2 allows it): they are buffered here, then reconciled and applied together.
@@ -22,7 +25,7 @@ from compute_protocol.v1 import command_pb2
 
 from reference_replica import faults, frontier, ids, validation
 from reference_replica.connection import Connection
-from reference_replica.errors import illegal
+from reference_replica.errors import ProtocolError, illegal
 from reference_replica.frontier import EMPTY
 
 
@@ -35,10 +38,20 @@ class Stage(enum.Enum):
 
 @dataclass
 class FirstConfigs:
-    """The creation configs of the first stream this process served (CREATE-3, CREATE-4)."""
+    """The creation configs the replica's current state was created with: those of the first
+    stream since the process started, or since it last started afresh (CREATE-3, CREATE-4)."""
 
     timely: command_pb2.ProtoCreateTimely | None = None
     instance: command_pb2.ProtoInstanceConfig | None = None
+
+
+class OtherConfig(ProtocolError):
+    """A creation command whose config differs from the replica's (CREATE-4); FAILED_PRECONDITION
+    when the engine refuses it."""
+
+    def __init__(self, command: str, which: str) -> None:
+        problem = f"{which} config differs from the first connection's (CREATE-4)"
+        super().__init__(illegal(command, problem).code, command, problem)
 
 
 class Iteration:
@@ -49,6 +62,7 @@ class Iteration:
         self.live: dict[str, tuple[str, int]] = {}  # export id -> (kind, key arity for indexes)
         self.dropped: set[str] = set()
         self.peeks: set[int] = set()
+        self.timely: command_pb2.ProtoCreateTimely | None = None  # this stream's, once admitted
 
     def admit(self, cmd: command_pb2.ProtoComputeCommand, first: FirstConfigs) -> None:
         kind = cmd.WhichOneof("kind")
@@ -60,7 +74,8 @@ class Iteration:
             if first.timely is None:
                 first.timely = command_pb2.ProtoCreateTimely(config=config)
             elif first.timely.config != config:
-                raise illegal(name, "timely config differs from the first connection's (CREATE-4)")
+                raise OtherConfig(name, "timely")
+            self.timely = command_pb2.ProtoCreateTimely(config=config)
             self.stage = Stage.AWAIT_INSTANCE
             return
         if kind == "create_instance":
@@ -71,7 +86,7 @@ class Iteration:
             if first.instance is None:
                 first.instance = cmd.create_instance
             elif first.instance != cmd.create_instance:
-                raise illegal(name, "instance config differs from the first connection's (CREATE-4)")
+                raise OtherConfig(name, "instance")
             self.stage = Stage.INITIALIZING
             return
         if self.stage is Stage.AWAIT_TIMELY:

@@ -23,13 +23,15 @@ from compute_protocol.v1 import response_pb2
 
 from reference_replica.connection import Connection, End
 from reference_replica.engine import Engine
+from reference_replica.storage.allow import StorageAllowList
+from reference_replica.tls import ClientTls, ServerTls
 
 log = logging.getLogger(__name__)
 
 SERVICE: Final = "compute_protocol.v1.ProtoCompute"
 METHOD: Final = "CommandResponseStream"
 SERVER_OPTIONS: Final = [
-    ("grpc.so_reuseport", 0),
+    ("grpc.so_reuseport", 0),  # a stale replica and a new one never share a port
     ("grpc.max_send_message_length", -1),
     ("grpc.max_receive_message_length", -1),
 ]
@@ -87,9 +89,24 @@ class ReplicaServer:
         self.engine.stop()
 
 
-def serve(listen: str = "127.0.0.1:0", workers: int = 1) -> ReplicaServer:
-    """Start a replica listening on `listen` (port 0: any free port); see `address`."""
-    engine = Engine(workers)
+def serve(
+    listen: str = "127.0.0.1:0",
+    workers: int = 1,
+    *,
+    tls: ServerTls | None = None,
+    storage_allow: StorageAllowList | None = None,
+    storage_tls: ClientTls | None = None,
+    refuse_other_config: bool = False,
+) -> ReplicaServer:
+    """Start a replica listening on `listen` (port 0: any free port); see `address`.
+
+    `tls` serves TLS (mutual when it names a client CA); `storage_allow` and `storage_tls`
+    say which storage services the replica dials and how (`storage.allow`, `tls`);
+    `refuse_other_config` refuses another creation config instead of starting afresh."""
+    credentials = tls.credentials() if tls is not None else None
+    engine = Engine(
+        workers, storage_allow=storage_allow, storage_tls=storage_tls, refuse_other_config=refuse_other_config
+    )
     service = ComputeService(engine)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=16, thread_name_prefix="grpc"), options=SERVER_OPTIONS
@@ -100,7 +117,7 @@ def serve(listen: str = "127.0.0.1:0", workers: int = 1) -> ReplicaServer:
         response_serializer=_serialize,
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),))
-    port = server.add_insecure_port(listen)
+    port = server.add_insecure_port(listen) if credentials is None else server.add_secure_port(listen, credentials)
     host = listen.rsplit(":", 1)[0]
     engine.start()
     server.start()

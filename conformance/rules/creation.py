@@ -52,9 +52,11 @@ RULES: tuple[Rule, ...] = (
         kind="permission",
         section=SECTION,
         summary=(
-            "On a connection whose timely or instance config differs from the first one the "
-            "replica saw, the replica may end the stream with `FAILED_PRECONDITION` instead of "
-            "serving it."
+            "On a connection whose timely or instance config differs from the one the replica's "
+            "state was created with, the replica either starts afresh with the new config, as a "
+            "freshly started replica would (all earlier state dropped in silence, read-only until "
+            "`AllowWrites`), or ends the stream with `FAILED_PRECONDITION`; a replica that refuses "
+            "keeps serving connections that bring its own config."
         ),
         upstream=("R19", "R22"),
         observed_by="the suite never sends another config (CREATE-3), so it accepts both ways",

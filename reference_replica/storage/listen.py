@@ -100,6 +100,8 @@ class ListenReader:
                     call.cancel()
                     return
                 for batch in call:
+                    if delivered is None:
+                        self._client.answered(self.address)
                     upper = frontier.from_proto(batch.upper)
                     updates = convert(batch)
                     if delivered is not None:
@@ -114,6 +116,7 @@ class ListenReader:
             except grpc.RpcError as error:
                 if self._stopped.is_set():
                     return
+                self._client.failed(self.address, error)  # a misconfiguration is reported, then retried
                 code = error.code()
                 if code not in TRANSIENT or not self._retry:
                     where = f"Listen({self.shard}, as_of={as_of}) at {self.address}"

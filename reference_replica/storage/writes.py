@@ -75,7 +75,9 @@ class StorageWriter:
             try:
                 reply = self._client.stub(address).CompareAndAppend(request, timeout=UNARY_TIMEOUT)
                 result = AppendResult(reply.applied, frontier.from_proto(reply.current_upper))
+                self._client.answered(address)
             except grpc.RpcError as error:
+                self._client.failed(address, error)
                 result = AppendResult(False, expected_upper, f"{error.code().name}: {error.details()}")
             self._post(lambda: done(result))
 
@@ -94,7 +96,9 @@ class StorageWriter:
             try:
                 self._client.stub(address).PutBlob(request, timeout=UNARY_TIMEOUT)
                 result = BlobResult(None)
+                self._client.answered(address)
             except grpc.RpcError as error:
+                self._client.failed(address, error)
                 result = BlobResult(f"PutBlob {key}: {error.code().name}: {error.details()}")
             self._post(lambda: done(result))
 
@@ -109,7 +113,9 @@ class StorageWriter:
                     storage_pb2.ProtoGetShardRequest(shard_id=shard), timeout=UNARY_TIMEOUT
                 )
                 upper, since, error = frontier.from_proto(state.upper), frontier.from_proto(state.since), None
+                self._client.answered(address)
             except grpc.RpcError as exc:
+                self._client.failed(address, exc)
                 upper, since, error = 0, 0, f"GetShard {shard}: {exc.code().name}: {exc.details()}"
             self._post(lambda: done(upper, since, error))
 

@@ -53,16 +53,6 @@ def test_a_new_stream_ends_the_old_one(connect: Callable[[], Controller]) -> Non
     assert p.peek_rows(second.peek(5)) == p.keyed([((1,), 1)])
 
 
-def test_a_different_config_on_reconnect_is_refused(connect: Callable[[], Controller]) -> None:
-    connect().start(p.create_dataflow(CONSTANT_INDEX)).wait_frontier(2, EMPTY)
-    second = connect().handshake(epoch=2, workers=7)
-    code, details = second.wait_ended()
-    assert code == grpc.StatusCode.FAILED_PRECONDITION  # CREATE-4
-    assert "CreateTimely" in details
-    third = connect().start(p.create_dataflow(CONSTANT_INDEX), epoch=3)
-    third.wait_frontier(2, EMPTY)
-
-
 def test_epochs_are_not_fenced(connect: Callable[[], Controller]) -> None:
     connect().start(epoch=5).sync()
     older = connect().start(p.create_dataflow(CONSTANT_INDEX), epoch=1)  # CREATE-2: newest stream wins
