@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:
         log.error("cannot listen on %s: %s", args.listen, error)
         return 1
-    print(replica.address, flush=True)
     log.info("serving on %s with %d worker(s)%s", replica.address, args.workers, _fault_note())
     log.info(
         "%s; storage: dials %s%s",
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         net.storage_allow.describe(),
         " with TLS" if net.storage_tls else " in plaintext",
     )
-    if (risk := exposure.warning(args.listen, net.tls)) is not None:
+    if (risk := exposure.warning(replica.address, net.tls)) is not None:
         log.warning("%s", risk)
 
     stop = threading.Event()
@@ -104,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    print(replica.address, flush=True)  # last: whoever reads it may signal us at once
     while not stop.wait(0.5):
         pass
     replica.stop()

@@ -36,9 +36,12 @@ class StreamEnded(AssertionError):
 
 
 class Controller:
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, credentials: grpc.ChannelCredentials | None = None) -> None:
         self.address = address
-        self._channel = grpc.insecure_channel(address, options=OPTIONS)
+        if credentials is None:
+            self._channel = grpc.insecure_channel(address, options=OPTIONS)
+        else:
+            self._channel = grpc.secure_channel(address, credentials, options=OPTIONS)
         method = self._channel.stream_stream(
             METHOD, request_serializer=lambda b: b, response_deserializer=Response.FromString
         )

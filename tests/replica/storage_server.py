@@ -52,7 +52,7 @@ class Write:
 
 
 class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", credentials: grpc.ServerCredentials | None = None) -> None:
         self.shards: dict[str, Shard] = {}
         self.blobs: dict[str, list[Row]] = {}
         self.writes: list[Write] = []
@@ -61,8 +61,12 @@ class StorageServer(storage_pb2_grpc.ProtoStorageServicer):
         self._stopping = False
         self._server = grpc.server(ThreadPoolExecutor(max_workers=64), options=OPTIONS)
         storage_pb2_grpc.add_ProtoStorageServicer_to_server(self, self._server)
-        port = self._server.add_insecure_port("127.0.0.1:0")
-        self.address = f"127.0.0.1:{port}"
+        listen = f"{host}:0"
+        if credentials is None:
+            port = self._server.add_insecure_port(listen)
+        else:
+            port = self._server.add_secure_port(listen, credentials)
+        self.address = f"{host}:{port}"
         self._server.start()
 
     def stop(self) -> None:
