@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 
+from conformance.driver import handshake
 from conformance.driver.channel import TlsConfig, open_channel
 from conformance.driver.errors import ConnectError
 from conformance.driver.process import ProcessStream
@@ -109,13 +110,10 @@ class Replica:
         ch = self._channels.get(address)
         if ch is None:
             ch = open_channel(address, self.tls)
-            try:
-                grpc.channel_ready_future(ch).result(timeout=self.connect_timeout)
-            except grpc.FutureTimeoutError:
+            failure = handshake.await_ready(ch, address, self.tls, self.connect_timeout)
+            if failure is not None:
                 ch.close()
-                raise ConnectError(
-                    f"could not reach the replica at {address} within {self.connect_timeout:g} s"
-                ) from None
+                raise ConnectError(failure)
             self._channels[address] = ch
         return ch
 

@@ -102,6 +102,9 @@ def _target_argv(config: pytest.Config) -> list[str]:
         ("--replica-tls-ca", s.tls_ca),
         ("--replica-tls-cert", s.tls_cert),
         ("--replica-tls-key", s.tls_key),
+        ("--storage-tls-cert", s.storage_tls_cert),
+        ("--storage-tls-key", s.storage_tls_key),
+        ("--storage-tls-client-ca", s.storage_tls_client_ca),
     ):
         if value is not None:
             argv += [opt, str(value)]

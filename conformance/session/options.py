@@ -6,6 +6,7 @@ or pytest.ini); the command line wins over the ini file, which wins over the def
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -94,6 +95,13 @@ _OPTIONS: Final = (
         "conformance_storage_advertise",
         "HOST or HOST:PORT replicas use to reach the storage service (default: the bound address)",
     ),
+    ("--storage-tls-cert", "conformance_storage_tls_cert", "PEM certificate chain: the storage service speaks TLS"),
+    ("--storage-tls-key", "conformance_storage_tls_key", "PEM private key of --storage-tls-cert"),
+    (
+        "--storage-tls-client-ca",
+        "conformance_storage_tls_client_ca",
+        "PEM root(s): the storage service requires replicas to present a client certificate signed by them",
+    ),
 )
 _FLAGS: Final = (("--conformance-strict", "conformance_strict", "SHOULD-level violations fail the run too"),)
 REPLAY_OPTION: Final = "--replay"
@@ -161,6 +169,9 @@ class Settings:
     strict: bool
     replay: Path | None
     replay_runs: int
+    storage_tls_cert: Path | None = None
+    storage_tls_key: Path | None = None
+    storage_tls_client_ca: Path | None = None
 
     @property
     def owns_replicas(self) -> bool:
@@ -223,6 +234,8 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
     for path in filter(None, tls):
         if not Path(path).is_file():
             raise pytest.UsageError(f"TLS file not found: {path}")
+    storage_tls = _storage_tls(get, owns_embedded=not (get("--replica-addr") or get("--replica-pool")
+                                                        or get("--replica-cmd")))
     strict_cli = config.getoption("conformance_strict", default=None)
     strict = bool(strict_cli) if strict_cli is not None else bool(config.getini("conformance_strict"))
     replay = config.getoption("replay", default=None)
@@ -246,4 +259,26 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
         strict=strict,
         replay=Path(replay) if replay else None,
         replay_runs=runs if runs is not None else 3,
+        storage_tls_cert=storage_tls[0],
+        storage_tls_key=storage_tls[1],
+        storage_tls_client_ca=storage_tls[2],
     )
+
+
+def _storage_tls(get: Callable[[str], str | None], *, owns_embedded: bool) -> tuple[Path | None, ...]:
+    """(cert, key, client CA) of the storage service, checked; all None for plaintext."""
+    cert, key, client_ca = (get(o) for o in ("--storage-tls-cert", "--storage-tls-key", "--storage-tls-client-ca"))
+    if (cert is None) != (key is None):
+        raise pytest.UsageError("--storage-tls-cert and --storage-tls-key go together")
+    if client_ca and not cert:
+        raise pytest.UsageError("--storage-tls-client-ca (mutual TLS) needs --storage-tls-cert and --storage-tls-key")
+    for path in filter(None, (cert, key, client_ca)):
+        if not Path(path).is_file():
+            raise pytest.UsageError(f"TLS file not found: {path}")
+    if cert and owns_embedded:
+        raise pytest.UsageError(
+            "--storage-tls-cert makes the storage service speak TLS, and the embedded reference replica dials it "
+            "in plaintext: start replicas with --replica-cmd '... --storage-tls-ca CA.pem' (see docs/usage.md, "
+            "Running across hosts)"
+        )
+    return tuple(Path(p) if p else None for p in (cert, key, client_ca))

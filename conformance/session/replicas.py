@@ -8,7 +8,8 @@ own. Three ways to get one:
   stream.
 - `--replica-pool A;B;...`: several running replicas; worker `gwI` takes the I-th.
 - `--replica-cmd 'COMMAND {port}'` (default: the bundled reference replica): the suite starts
-  one replica per worker with `subprocess.Popen` (fork+exec: never fork a process that
+  one replica per worker (`{storage}` becomes the address of that replica's storage service,
+  which the reference replica must be allowed to dial) with `subprocess.Popen` (fork+exec: never fork a process that
   already holds gRPC objects), captures its output to a per-worker log file, and stops it
   with SIGTERM, then SIGKILL after a bound.
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
-EMBEDDED_COMMAND: Final = "{python} -m reference_replica --listen 127.0.0.1:{port}"
+EMBEDDED_COMMAND: Final = "{python} -m reference_replica --listen 127.0.0.1:{port} --storage-allow {storage}"
 _ADDRESS_RE: Final = re.compile(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 
 
@@ -115,6 +116,7 @@ class ReplicaProcess:
     start_timeout: float = 30.0
     stop_timeout: float = 5.0
     env: dict[str, str] | None = None
+    storage: str = ""  # substituted for {storage}: the storage service this replica is to dial
     address: str = ""
     argv: list[str] = field(default_factory=list)
     _proc: subprocess.Popen[bytes] | None = None
@@ -127,7 +129,9 @@ class ReplicaProcess:
         """Start the process and return its address once it accepts connections."""
         wants_port0 = self.template == EMBEDDED_COMMAND
         port = 0 if wants_port0 else free_port()
-        self.argv = [tok.format(python=sys.executable, port=port) for tok in shlex.split(self.template)]
+        self.argv = [
+            tok.format(python=sys.executable, port=port, storage=self.storage) for tok in shlex.split(self.template)
+        ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self._log.write(f"# {shlex.join(self.argv)}\n".encode())

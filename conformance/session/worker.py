@@ -78,10 +78,24 @@ class WorkerContext:
                 port = str(free_port(host if host not in ("", "0.0.0.0") else "127.0.0.1"))
                 listen = f"{host}:{port}"
             advertise = f"{advertise}:{port}"
-        harness = StorageHarness(listen=listen, advertise=advertise)
+        harness = StorageHarness(listen=listen, advertise=advertise, tls=self._storage_credentials())
         harness.start()
         self._harnesses.append(harness)
         return harness
+
+    def _storage_credentials(self) -> Any:
+        """grpc.ServerCredentials when the storage service is to speak TLS (`--storage-tls-*`)."""
+        s = self.settings
+        if s.storage_tls_cert is None or s.storage_tls_key is None:
+            return None
+        import grpc
+
+        roots = s.storage_tls_client_ca.read_bytes() if s.storage_tls_client_ca else None
+        return grpc.ssl_server_credentials(
+            [(s.storage_tls_key.read_bytes(), s.storage_tls_cert.read_bytes())],
+            root_certificates=roots,
+            require_client_auth=roots is not None,
+        )
 
     # ---- replicas ----
 
@@ -90,12 +104,13 @@ class WorkerContext:
         if self._startup_error is not None:
             raise ReplicaError(self._startup_error)
         if self._main is None:
+            storage = self.start_storage()  # first: a replica the suite starts is told its address
             try:
-                self._main = self._obtain()
+                self._main = self._obtain(storage.address)
             except ReplicaError as e:
                 self._startup_error = str(e)
                 raise
-            self._main.storage = self.start_storage()
+            self._main.storage = storage
             self.results.targets.append(self._main.description)
         verdict = self._main.death_verdict()
         if verdict is not None:
@@ -109,8 +124,9 @@ class WorkerContext:
         if not self.settings.owns_replicas:
             raise ReplicaError("the suite does not start replicas with --replica-addr/--replica-pool")
         n = len(self._extra) + 1
-        target = self._start(f"replica-{self.worker_id}-{purpose}-{n}.log", purpose)
-        target.storage = self.start_storage()
+        storage = self.start_storage()
+        target = self._start(f"replica-{self.worker_id}-{purpose}-{n}.log", purpose, storage.address)
+        target.storage = storage
         self._extra.append(target)
         return target
 
@@ -121,7 +137,7 @@ class WorkerContext:
             target.process.stop()
             self._extra.remove(target)
 
-    def _obtain(self) -> ReplicaTarget:
+    def _obtain(self, storage: str) -> ReplicaTarget:
         s = self.settings
         if s.replica_addr:
             return ReplicaTarget([a.strip() for a in s.replica_addr.split(",")], f"--replica-addr {s.replica_addr}")
@@ -130,10 +146,10 @@ class WorkerContext:
             return ReplicaTarget(
                 [a.strip() for a in addr.split(",")], f"pool replica #{worker_index(self.worker_id)} {addr}"
             )
-        return self._start(f"replica-{self.worker_id}.log", "main")
+        return self._start(f"replica-{self.worker_id}.log", "main", storage)
 
-    def _start(self, log_name: str, purpose: str) -> ReplicaTarget:
-        proc = ReplicaProcess(self.settings.command, self.artifacts / log_name)
+    def _start(self, log_name: str, purpose: str, storage: str) -> ReplicaTarget:
+        proc = ReplicaProcess(self.settings.command, self.artifacts / log_name, storage=storage)
         self._started.append(proc)
         address = proc.start()
         what = "embedded reference replica" if self.settings.replica_cmd is None else "replica"

@@ -54,8 +54,11 @@ class StorageHarness:
         max_threads: int = DEFAULT_MAX_THREADS,
         stop_grace: float = 0.5,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
+        tls: grpc.ServerCredentials | None = None,
     ) -> None:
+        """`tls`: serve TLS (and require client certificates if the credentials say so)."""
         self.log = ShardLog()
+        self._tls = tls
         self.listener_errors: list[tuple[StorageEvent, BaseException]] = []
         self._listen = listen
         self._advertise = advertise
@@ -84,13 +87,17 @@ class StorageHarness:
         server = grpc.server(
             self._executor,
             options=[
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 0),  # a stale service and a new one never share a port
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ],
         )
         storage_pb2_grpc.add_ProtoStorageServicer_to_server(StorageService(self), server)
-        port = server.add_insecure_port(self._listen)  # raises RuntimeError if it cannot bind
+        # Both raise RuntimeError if they cannot bind.
+        if self._tls is None:
+            port = server.add_insecure_port(self._listen)
+        else:
+            port = server.add_secure_port(self._listen, self._tls)
         host = self._listen.rsplit(":", 1)[0]
         self._bound = f"{host}:{port}"
         server.start()
