@@ -78,7 +78,7 @@ class DriverBackend:
         try:
             self.stream = self.replica.connect(pause=pause)
         except ConnectError as e:
-            self.target.unreachable = f"cannot reach the replica ({self.target.description}): {e}"
+            self.target.unreachable = f"{e} ({self.target.description})"
             raise WaitFailed(self.target.unreachable) from None
         self._streams.append(self.stream)
         for cmd in replay:

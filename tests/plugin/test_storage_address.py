@@ -79,3 +79,16 @@ def test_without_advertise_the_bound_address_is_used(tmp_path: Path, workers: li
     address = worker.start_storage().address
     assert address.startswith("127.0.0.1:") and not address.endswith(":0")
     assert reachable(address)
+
+
+def test_a_replica_the_suite_starts_is_told_to_allow_its_storage(tmp_path: Path, workers: list[WorkerContext]) -> None:
+    """The embedded command passes `--storage-allow {storage}`: the worker's own storage service,
+    whatever address it advertises (the replica's default allows only loopback)."""
+    s = settings(tmp_path, "127.0.0.1:0", "localhost")
+    worker = WorkerContext(Settings(**{**s.__dict__, "replica_addr": None}))
+    workers.append(worker)
+    target = worker.replica()
+    assert target.process is not None and target.storage is not None
+    argv = target.process.argv
+    assert argv[argv.index("--storage-allow") + 1] == target.storage.address
+    assert target.storage.address.startswith("localhost:")
