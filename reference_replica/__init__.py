@@ -31,7 +31,11 @@ Exports and what they answer
     `config`          UpdateConfiguration parameters (section 12)
 
 Around it
-    `storage/`        Listen readers, and the one door for writes (closed until AllowWrites)
+    `storage/`        Listen readers, and the one door for writes (closed until AllowWrites);
+                      `allow`: which addresses may be dialed; `reach`: misconfigured or down?
+    `tls`, `exposure`, `network_options`, `addresses`
+                      TLS on both sides, the warning when listening beyond loopback, the
+                      command-line options for them, and what counts as loopback
     `responses`       building responses; the single point where they leave the replica
     `faults`          deliberate bugs for the mutant zoo, each breaking one spec rule
 """

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conformance.session.replicas import free_port
 from tests.pki import Pki, make_pki
 from tests.plugin.subrun import ROOT, run_pytest
 from tests.replica.process import environment, read_line
@@ -71,11 +72,17 @@ def test_quick_profile_over_mutual_tls(tmp_path: Path, pki: Pki) -> None:
 
 
 @pytest.fixture
-def host_b(pki: Pki) -> Iterator[str]:
+def storage_port() -> int:
+    """Host A's fixed storage port (7200 in the example)."""
+    return free_port("127.0.0.1")
+
+
+@pytest.fixture
+def host_b(pki: Pki, storage_port: int) -> Iterator[str]:
     """The replica on "host B" (127.0.0.2), started by hand as the worked example says."""
     argv = [
         sys.executable, "-m", "reference_replica", "--listen", "127.0.0.2:0", *_replica_tls(pki),
-        "--storage-allow", "127.0.0.1",
+        "--storage-allow", f"127.0.0.1:{storage_port}",
     ]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=environment(), cwd=ROOT)  # fmt: skip
@@ -92,9 +99,10 @@ def host_b(pki: Pki) -> Iterator[str]:
             proc.stdout.close()
 
 
-def test_two_hosts(tmp_path: Path, pki: Pki, host_b: str) -> None:
+def test_two_hosts(tmp_path: Path, pki: Pki, host_b: str, storage_port: int) -> None:
     assert host_b.startswith("127.0.0.2:")
-    host_a = ["--storage-listen", "127.0.0.1:0", "--storage-advertise", "127.0.0.1"]
+    storage = f"127.0.0.1:{storage_port}"
+    host_a = ["--storage-listen", storage, "--storage-advertise", storage]
     result = run_pytest(
         tmp_path, "--replica-addr", host_b, "--conformance-profile", "quick", *host_a, *_suite_tls(pki), timeout=600
     )
