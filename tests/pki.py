@@ -1,7 +1,7 @@
 """Certificates for the TLS tests, made fresh by `trustme` in a temporary directory.
 
 Nothing is committed: every run makes its own CA, a server certificate valid for the loopback
-addresses the tests use (127.0.0.1, 127.0.0.2, localhost), a client certificate, and a second,
+addresses the tests use (127.0.0.1, 127.0.0.2, localhost, replica.test), a client certificate, and a second,
 unrelated CA with a client certificate of its own (for "signed by the wrong CA").
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import trustme
 
-SERVER_NAMES = ("127.0.0.1", "127.0.0.2", "localhost")
+SERVER_NAMES = ("127.0.0.1", "127.0.0.2", "localhost", "replica.test")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,7 @@
-"""The driver over TLS, with and without a client certificate (certificates made by openssl)."""
+"""The driver over TLS, with and without a client certificate (certificates made by trustme)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,48 +12,12 @@ from conformance.driver import ConnectError, Replica, TlsConfig
 from conformance.wire.frontiers import EMPTY
 from tests.conformance.fake_servers import FakeReplica, answering
 from tests.conformance.test_driver import constant_index, good
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-
-EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-
-def _openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def _signed(cwd: Path, name: str, san: str) -> None:
-    _openssl(cwd, "req", *EC, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
-    (cwd / f"{name}.ext").write_text(f"subjectAltName={san}\n")
-    _openssl(
-        cwd,
-        "x509",
-        "-req",
-        "-in",
-        f"{name}.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        f"{name}.pem",
-        "-days",
-        "1",
-        "-extfile",
-        f"{name}.ext",
-    )
+from tests.pki import make_pki
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("pki")
-    _openssl(
-        d, "req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca"
-    )
-    _signed(d, "server", "DNS:replica.test,IP:127.0.0.1")
-    _signed(d, "client", "DNS:controller.test")
-    return d
+    return make_pki(tmp_path_factory.mktemp("pki")).directory
 
 
 def _server(pki: Path, *, require_client: bool) -> Iterator[FakeReplica]:
