@@ -24,3 +24,30 @@ def suite_version() -> str:
     except OSError:
         m = None
     return f"{m.group(1)}+checkout" if m else "unknown"
+
+
+# The upstream commit docs/spec.md follows (its first paragraph names it too).
+UPSTREAM_COMMIT = "63dc09f1c1"
+
+
+def protocol_version() -> str:
+    """The wire protocol the suite speaks, with the runtimes that encode it."""
+    import grpc
+    from google import protobuf
+
+    return f"compute_protocol.v1 (protobuf {protobuf.__version__}, grpcio {grpc.__version__})"
+
+
+def spec_version() -> str:
+    """The rule registry the verdicts cite: its size and a digest of every rule, so two runs can
+    tell at a glance whether they judged by the same rules (a reworded rule changes the digest)."""
+    import hashlib
+
+    from conformance.rules import RULES
+
+    digest = hashlib.sha256(repr(sorted(RULES.items())).encode()).hexdigest()[:10]
+    return f"docs/spec.md, {len(RULES)} rules (registry {digest}), after upstream {UPSTREAM_COMMIT}"
+
+
+def version_text() -> str:
+    return f"compute-conformance {suite_version()}\nprotocol {protocol_version()}\nspec {spec_version()}"

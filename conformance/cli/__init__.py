@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from conformance.cli import check, rules, run
+from conformance.version import version_text
 
 SUBCOMMANDS: list[ModuleType] = [check, rules, run]
 
@@ -23,10 +24,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m conformance",
         description="Conformance suite for the compute protocol (controller <-> replica).",
     )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print the suite's, the protocol's and the spec's versions"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in SUBCOMMANDS:
         module.register(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """argparse's own version action rewraps the text into one paragraph; these are three lines."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_text())
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

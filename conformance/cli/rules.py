@@ -1,17 +1,25 @@
-"""`rules`: the rule registry as a table (or JSON), filtered by level, kind or section."""
+"""`rules`: the rule registry as a table (or JSON), filtered by level, kind or section; or, given
+rule ids, each rule whole: its text, where the suite checks it and which scenarios show it."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import shutil
+import sys
+import textwrap
 from typing import Any
 
 from conformance.rules import KINDS, LEVELS, RULES, Rule, section_title
+from conformance.rules.where import checked_in, scenarios_for
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("rules", help="list the rule registry")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "rules", help="list the rule registry, or show rules whole (`rules PEEK-1`)"
+    )
+    p.add_argument("ids", nargs="*", metavar="ID", help="show these rules whole (e.g. PEEK-1; case does not matter)")
     p.add_argument("--json", action="store_true", help="print the registry as JSON")
     p.add_argument("--level", choices=LEVELS, help="only rules of this level")
     p.add_argument("--kind", choices=KINDS, help="only rules of this kind")
@@ -42,7 +50,40 @@ def _as_json(r: Rule) -> dict[str, Any]:
     }
 
 
+def _detail(r: Rule) -> list[str]:
+    wrap = textwrap.TextWrapper(width=96, initial_indent="  ", subsequent_indent="  ")
+    lines = [f"{r.id}  {r.level} {r.kind}, section {r.section} ({section_title(r.section)})", ""]
+    lines += wrap.wrap(r.summary)
+    lines += ["", f"upstream:    {', '.join(r.upstream) or '-'}"]
+    lines.append(f"observed by: {r.observed_by}")
+    places = checked_in(r.id)
+    lines.append("checked in:  " + ("\n             ".join(places) if places else "nowhere in the suite's code"))
+    scenarios = scenarios_for(r.id)
+    lines.append("scenarios:   " + (", ".join(scenarios) if scenarios else "none lists it"))
+    return lines
+
+
+def _show(ids: list[str], as_json: bool) -> int:
+    found: list[Rule] = []
+    for raw in ids:
+        rule = RULES.get(raw.upper())
+        if rule is None:
+            close = difflib.get_close_matches(raw.upper(), list(RULES), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; `rules` lists them all"
+            print(f"error: no rule {raw!r}{hint}", file=sys.stderr)
+            return 2
+        found.append(rule)
+    if as_json:
+        out = [{**_as_json(r), "checked_in": checked_in(r.id), "scenarios": scenarios_for(r.id)} for r in found]
+        print(json.dumps(out, indent=2))
+        return 0
+    print("\n\n".join("\n".join(_detail(r)) for r in found))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.ids:
+        return _show(args.ids, args.json)
     rules = _selected(args)
     if args.json:
         print(json.dumps([_as_json(r) for r in rules], indent=2))

@@ -48,6 +48,47 @@ def test_rules_json_and_filters(capsys: pytest.CaptureFixture[str]) -> None:
     assert [r["id"] for r in json.loads(capsys.readouterr().out)] == ["PEEK-2"]
 
 
+def test_rules_shows_one_rule_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "peek-1"]) == 0
+    out = capsys.readouterr().out
+    rule = RULES["PEEK-1"]
+    assert out.startswith("PEEK-1  MUST safety, section 8")
+    assert "At most one `PeekResponse`" in out and rule.observed_by in out and "R51" in out
+    # the oracle function that judges it, and a scenario that lists it
+    assert "oracle/check_peeks.py:" in out and "cancel-answered-peek" in out
+
+
+def test_rules_detail_as_json_names_checks_and_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--json", "SUB-6", "TRANS-4"]) == 0
+    sub6, trans4 = json.loads(capsys.readouterr().out)
+    assert sub6["id"] == "SUB-6" and any(p.startswith("oracle/check_subscribes.py:") for p in sub6["checked_in"])
+    assert "subscribe-snapshot-up-to" in sub6["scenarios"]
+    assert any(p.startswith("suite/test_robustness.py:") for p in trans4["checked_in"])
+
+
+def test_every_checked_rule_is_found_in_the_code() -> None:
+    """The look-up must not silently say "nowhere" for a rule the oracle checks."""
+    from conformance.rules.where import checked_in
+
+    missing = [rid for rid, r in RULES.items() if r.level in ("MUST", "SHOULD") and not checked_in(rid)]
+    assert missing == []
+
+
+def test_rules_unknown_id_is_an_error_with_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "PEK-1"]) == 2
+    err = capsys.readouterr().err
+    assert "no rule 'PEK-1'" in err and "PEEK-1" in err
+
+
+def test_version_names_suite_protocol_and_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    suite, protocol, spec = capsys.readouterr().out.splitlines()
+    assert suite.startswith("compute-conformance ") and "compute_protocol.v1" in protocol
+    assert f"{len(RULES)} rules" in spec and "63dc09f1c1" in spec
+
+
 def test_check_prints_the_live_verdicts_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     h = breakers.peek_7(True)
     (live,) = h.oracle().violations
