@@ -31,3 +31,16 @@ class StreamEnded(WaitError):
 
 class SuiteError(DriverError):
     """The suite itself failed while consuming a response (a bug; the cause is chained)."""
+
+
+class Stop(BaseException):
+    """The run must stop what it is doing: not a failure of this example, so Hypothesis must
+    neither shrink it nor call it flaky (a BaseException passes through its engine)."""
+
+
+class RunDeadline(Stop):
+    """The whole-run deadline passed."""
+
+
+class ReplicaGone(Stop):
+    """The replica is gone (dead, unreachable or silent): nothing more can be judged on it."""

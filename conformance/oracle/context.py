@@ -125,6 +125,7 @@ class Context:
                 group=group,
                 target=target,
                 progress=progress,
+                baseline=Counter(stream.received),
             )
         )
 
@@ -151,7 +152,7 @@ class Context:
                 ob.subject,
                 (ob.awaited,),
                 f"nothing within {ob.patience:g} s (due since t={ob.due:.3f}); "
-                f"arrived instead: {ob.arrived()}",
+                f"arrived instead: {ob.arrived(ss.received if ss is not None else None)}",
                 recent,
             )
             (self.warnings if rule(ob.rule).level == "SHOULD" else self.violations).append(v)
