@@ -33,9 +33,12 @@ class SuiteError(DriverError):
     """The suite itself failed while consuming a response (a bug; the cause is chained)."""
 
 
-class Stop(BaseException):
+class Stop(KeyboardInterrupt):
     """The run must stop what it is doing: not a failure of this example, so Hypothesis must
-    neither shrink it nor call it flaky (a BaseException passes through its engine)."""
+    neither shrink it, nor replay it, nor call it flaky. Hypothesis aborts at once (without
+    judging the example) only on a KeyboardInterrupt, hence the base class; the suite catches
+    every Stop before pytest would take it for Ctrl-C (the harness, and the plugin's
+    `pytest_runtest_setup`/`pytest_runtest_call` wrappers)."""
 
 
 class RunDeadline(Stop):
@@ -44,3 +47,8 @@ class RunDeadline(Stop):
 
 class ReplicaGone(Stop):
     """The replica is gone (dead, unreachable or silent): nothing more can be judged on it."""
+
+
+class Refused(Stop):
+    """The replica sent what the controller cannot take (TRANS-6): it speaks another protocol, or
+    floods; that verdict stands, and nothing more is judged on it."""

@@ -109,7 +109,7 @@ class ProcessStream:
         lim = self._limits
         size = len(raw)
         if size > lim.max_response_bytes:
-            return self._rejection("oversized", raw, f"{size} bytes, above the {lim.max_response_bytes} accepted")
+            return self._rejection("oversized", raw, f"the controller accepts at most {lim.max_response_bytes} bytes")
         if self.received + 1 > lim.max_stream_responses or self.received_bytes + size > lim.max_stream_bytes:
             detail = (
                 f"response {self.received + 1} on this stream ({self.received_bytes + size} bytes in all; "
@@ -179,7 +179,7 @@ class ProcessStream:
                     stream=self.name,
                     reason="oversized",
                     size=size,
-                    detail=f"{size} bytes, above the {limit} accepted (refused unread: no hash, no quote)",
+                    detail=f"the controller accepts at most {limit} bytes (refused unread: no hash, no quote)",
                 )
                 try:
                     self._refuse(refusal)

@@ -174,6 +174,11 @@ class Replica:
         return why
 
     @property
+    def refused(self) -> str:
+        """Why the controller refused a response on one of this handle's streams (TRANS-6), if it did."""
+        return next((ps.rejected for s in self._streams for ps in s.processes if ps.rejected), "")
+
+    @property
     def received(self) -> int:
         """Responses received on every stream of this handle so far (0: the replica never answered)."""
         return sum(ps.received for s in self._streams for ps in s.processes)

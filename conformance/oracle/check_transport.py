@@ -14,6 +14,7 @@ from conformance.oracle.context import Context
 from conformance.oracle.model_api import ModelFactory
 from conformance.oracle.state import Iteration, StreamState
 from conformance.oracle.violation import ControllerError
+from conformance.quotes import clip
 
 
 def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) -> StreamState:
@@ -97,7 +98,7 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
             "open a new connection only once the previous one has ended or answered"
         )
         return
-    status = ev.code + (f" {ev.details!r}" if ev.details else "")
+    status = ev.code + (f" {clip(ev.details)!r}" if ev.details else "")
     pending = "; ".join(outstanding) if outstanding else "nothing was outstanding"
     ctx.flag(
         "TRANS-3",

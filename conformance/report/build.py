@@ -125,6 +125,7 @@ class Report:
                 "suite_errors": self.results.suite_errors,
             },
             "replica_deaths": self.results.replica_deaths,
+            "stopped": self.results.stopped,
             "rules": [line.to_json() for line in self.lines],
         }
 

@@ -93,7 +93,9 @@ def terminal_table(report: Report) -> list[str]:
     if excused:
         lines.append(f"not exercised: {', '.join(x.id for x in excused)}: {excused[0].reason}")
         unexercised = [x for x in unexercised if not x.reason]
-    stopped = report.results.replica_deaths or report.results.cut_short
+    stopped = report.results.stopped
+    if stopped:
+        lines.append(f"the run stopped early: {_one_line(stopped, 300)}")
     if unexercised and not report.info.full_run and stopped:
         lines.append(f"{len(unexercised)} MUST rule(s) not exercised: the run stopped early")
     elif unexercised and not report.info.full_run:

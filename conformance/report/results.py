@@ -38,6 +38,7 @@ class RunResults:
     suite_errors: list[str] = field(default_factory=list)  # "node id: exception" where the suite itself broke
     cut_short: list[str] = field(default_factory=list)  # why the run stopped before its end (the deadline)
     tests_failed: int = 0  # suite tests that failed or errored (xfails excluded)
+    stopped: str = ""  # why the suite stopped the run before its end (fail-fast), if it did
     fresh_unavailable: str = ""  # why tests needing a never-writable replica did not run, and the remedy
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
     full_run: bool = True  # every suite test file collected whole, nothing deselected
@@ -90,6 +91,7 @@ class RunResults:
             mine.extend(x for x in getattr(other, name) if x not in mine)
         self.tests_failed += other.tests_failed
         self.fresh_unavailable = self.fresh_unavailable or other.fresh_unavailable
+        self.stopped = self.stopped or other.stopped
         self.targets.extend(t for t in other.targets if t not in self.targets)
 
     def to_json(self) -> dict[str, Any]:
@@ -109,6 +111,7 @@ class RunResults:
             "cut_short": self.cut_short,
             "tests_failed": self.tests_failed,
             "fresh_unavailable": self.fresh_unavailable,
+            "stopped": self.stopped,
             "targets": self.targets,
             "full_run": self.full_run,
             "notes": self.notes,
@@ -132,6 +135,7 @@ class RunResults:
             cut_short=list(data.get("cut_short", [])),
             tests_failed=data.get("tests_failed", 0),
             fresh_unavailable=data.get("fresh_unavailable", ""),
+            stopped=data.get("stopped", ""),
             targets=list(data.get("targets", [])),
             full_run=data.get("full_run", True),
             notes=list(data.get("notes", [])),

@@ -60,7 +60,7 @@ def _build(state: ConformanceState, end: SessionEnd) -> Report:
 def finish(state: ConformanceState, session: pytest.Session) -> Report:
     """The run's report and files; the session's exit status becomes the verdict's."""
     status = int(session.exitstatus)
-    stopped_by_us = bool(state.results.replica_deaths or state.results.cut_short)
+    stopped_by_us = bool(state.results.stopped)
     interrupted = state.signalled or (
         "Ctrl-C" if status == pytest.ExitCode.INTERRUPTED and not stopped_by_us else ""
     )

@@ -28,15 +28,15 @@ def check_address(text: str, option: str) -> str:
     host, sep, port = addr.rpartition(":")
     if not sep:
         raise ValueError(f"{option} {addr!r} has no port; {example}")
+    if not port.isdigit():
+        raise ValueError(f"{option} {addr!r}: port {port!r} is not a number; {example}")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{option} {addr!r}: port {port} is out of range (1-65535)")
     if not host:
         raise ValueError(f"{option} {addr!r} has no host; {example}")
     if not _HOST.fullmatch(host):
         hint = " (an IPv6 address goes in brackets: [::1]:6876)" if ":" in host else ""
         raise ValueError(f"{option} {addr!r}: {host!r} is not a host name or IP address{hint}")
-    if not port.isdigit():
-        raise ValueError(f"{option} {addr!r}: port {port!r} is not a number; {example}")
-    if not 0 < int(port) < 65536:
-        raise ValueError(f"{option} {addr!r}: port {port} is out of range (1-65535)")
     return addr
 
 

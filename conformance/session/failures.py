@@ -88,7 +88,7 @@ def write_artifacts(
         },
         source=str(replay_path),
     )
-    if replay_file:
+    if replay_file and (record.steps or record.rerun):
         text = format_scenario(scenario)
         if budget is None or budget.take(len(text)) == len(text):
             dump_scenario(scenario, replay_path)
@@ -213,6 +213,8 @@ def fail(
         lines.append(f"re-run:  {rerun_command(request.config, f'{request.node.path}::{request.node.name}')}")
     elif replay_path.exists():
         lines.append(f"replay:  {replay_command(request.config, replay_path)}")
+    elif not record.steps:
+        lines.append("replay:  none (no step of an example led to it: it came between examples)")
     else:
         lines.append("replay:  not saved (the artifact budget is spent: --conformance-max-artifact-bytes)")
     message = "\n".join(lines)

@@ -16,7 +16,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.driver.errors import ReplicaGone, Stop
+from conformance.driver.errors import Refused, ReplicaGone, Stop
 from conformance.machines.env import ExampleRecord, MachineEnv
 from conformance.machines.protocol import ProtocolMachine
 from conformance.scenarios.format import Scenario
@@ -92,6 +92,9 @@ def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callabl
         gone = target.death_verdict()
         if gone is not None:
             raise ReplicaGone(gone)
+        refused = getattr(target.driver, "refused", "") if target.driver is not None else ""
+        if refused:
+            raise Refused(f"no further example: the controller refused a response of the replica (TRANS-6, {refused})")
         return DriverBackend(worker, target, patience)
 
     return make
@@ -149,7 +152,9 @@ def run_machine(
             failure = exc
         except Stop as stop:  # the replica is gone or the run out of time: report what was found, if anything
             found = any(r is not None and r.violations for r in (env.first_failure, env.last_failure))
-            if not found and not isinstance(stop, ReplicaGone):
+            if not found and isinstance(stop, Refused):
+                _refused_between_examples(request, worker, target, stop)
+            if not found and not isinstance(stop, ReplicaGone | Refused):
                 raise
             if env.last_failure is not None and not env.last_failure.violations and found:
                 env.last_failure = None  # the example the stop cut short found nothing: report the one that did
@@ -182,6 +187,18 @@ def _machine_failed(
         intermittent=intermittent,
     )
     fail(request, worker, failure, death=target.death_verdict())
+
+
+def _refused_between_examples(
+    request: pytest.FixtureRequest, worker: WorkerContext, target: ReplicaTarget, stop: Refused
+) -> None:
+    """The controller refused a response that came after its example had ended (a hostile replica
+    sends when it likes): the TRANS-6 verdict is the test's failure, with nothing to replay."""
+    from conformance.oracle import format_violation
+
+    violations = getattr(target.driver, "violations", []) if target.driver is not None else []
+    findings = [Finding(v.rule, v.level, format_violation(v)) for v in violations if v.rule == "TRANS-6"]
+    fail(request, worker, FailureRecord(request.node.name, [], findings, [], f"{type(stop).__name__}: {stop}"))
 
 
 def _findings(exc: BaseException) -> list[Finding]:
@@ -225,7 +242,7 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
             if failure is not None:
                 runner.reset_after_failure()
             backend.close()
-            if isinstance(failure, Stop) and not runner.violations and not isinstance(failure, ReplicaGone):
+            if isinstance(failure, Stop) and not runner.violations and not isinstance(failure, ReplicaGone | Refused):
                 raise failure  # out of time, nothing found: the test did not finish (not a failure)
             if failure is not None:  # outside the except block: the verdict is not an exception chain
                 _steps_failed(request, worker, target, scenario.name, executed, runner, backend, failure)

@@ -25,11 +25,11 @@ import time
 from collections.abc import Generator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
-from conformance.driver.errors import ReplicaGone, RunDeadline
+from conformance.driver.errors import ReplicaGone, RunDeadline, Stop
 from conformance.report.results import RunResults
 from conformance.session.options import ACTIVATING, Settings, add_options, conformance_requested, resolve
 from conformance.session.replicas import ReplicaError, ReplicaUsageError, check_worker_assignment
@@ -236,21 +236,32 @@ class ConformanceState:
     # ---- outcomes ----
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        except Stop as stop:
+            self._stopped(item, stop)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        except Stop as stop:
+            self._stopped(item, stop)
+
+    def _stopped(self, item: pytest.Item, stop: Stop) -> NoReturn:
         """A test the run's deadline cut short did not finish (skipped, with the reason); one cut
-        short because its replica is gone failed with that verdict, without a traceback."""
-        report = yield
-        excinfo = call.excinfo
-        if excinfo is None or not is_suite_item(item):
-            return report
-        if isinstance(excinfo.value, RunDeadline):
-            reason = self._deadline_passed()
-            report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0, f"not finished: {reason} ({excinfo.value})")
-        elif isinstance(excinfo.value, ReplicaGone):
-            self.results.add_replica_problem(str(excinfo.value))
-            report.longrepr = str(excinfo.value)
-        return report
+        short because its replica is gone fails with that verdict, without a traceback. (A Stop
+        must never reach pytest itself, which would take it for Ctrl-C.)"""
+        if isinstance(stop, RunDeadline):
+            pytest.skip(f"not finished: {self._deadline_passed()} ({stop})")
+        if isinstance(stop, ReplicaGone):
+            self.results.add_replica_problem(str(stop))
+            if self._worker is not None:
+                self._worker.judged[item.nodeid] = "replica"
+        elif self._worker is not None:
+            self._worker.judged[item.nodeid] = "violation"  # Refused: the TRANS-6 verdict stands
+        pytest.fail(str(stop), pytrace=False)
 
     def _deadline_passed(self) -> str:
         s = self.settings()
@@ -298,12 +309,16 @@ class ConformanceState:
         problem = self._worker.problem()
         if problem is not None:
             self.results.add_replica_problem(problem)
+        stop = ""
         if self.results.replica_deaths:
-            item.session.shouldstop = f"the replica is gone: {self.results.replica_deaths[0]}"[:500]
+            stop = f"the replica is gone: {self.results.replica_deaths[0]}"[:500]
         elif self.results.violations.get("TRANS-6"):
-            item.session.shouldstop = "the replica sent what the controller cannot take (TRANS-6)"
+            stop = "the replica sent what the controller cannot take (TRANS-6)"
         elif self._worker.limits().expired():
-            item.session.shouldstop = self._deadline_passed()
+            stop = self._deadline_passed()
+        if stop:
+            item.session.shouldstop = stop
+            self.results.stopped = self.results.stopped or stop
         return result
 
     # ---- the end ----

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis.configuration import set_hypothesis_home_dir
+
 from conformance import quotes
 from conformance.driver.limits import Limits
 from conformance.report.results import RunResults
@@ -56,17 +58,21 @@ class ReplicaTarget:
         gone = getattr(self.driver, "gone", "") if self.driver is not None else ""
         return self.unreachable or gone or self.silent
 
+    def process_died(self) -> bool:
+        """The suite's own process for it exited (as opposed to: unreachable, silent, not a replica)."""
+        return self.process is not None and self.process.returncode() is not None
+
     def gone_check(self, code: str) -> str | None:
         """For the driver: after a stream ended with `code` on the replica's side, is the replica gone?"""
+        received = getattr(self.driver, "received", 1) if self.driver is not None else 1
+        if code == "UNIMPLEMENTED" and not received:
+            return f"replica does not serve the compute protocol: {self.description} answered UNIMPLEMENTED"
         if self.process is not None:
             # A dying process shows as a broken connection (UNAVAILABLE) a moment before its exit
             # status exists; any other end is the replica's own decision, made while alive.
             if self.process.wait_exit(EXIT_GRACE if code == "UNAVAILABLE" else 0.0) is not None:
                 return self.process.death_verdict()
             return None
-        received = getattr(self.driver, "received", 1) if self.driver is not None else 1
-        if code == "UNIMPLEMENTED" and not received:
-            return f"replica does not serve the compute protocol: {self.description} answered UNIMPLEMENTED"
         if code == "UNAVAILABLE":
             refusing = [a for a in self.addresses if not _accepts(a)]
             if refusing:
@@ -98,6 +104,9 @@ class WorkerContext:
         if self.budget is None:
             self.budget = ArtifactBudget(self.settings.bounds.max_artifact_bytes // max(1, self.workers))
         quotes.set_limit(self.settings.bounds.quote_bytes)
+        # Hypothesis caches what it learns (constants, ...) under its home directory, by default
+        # .hypothesis/ in the working directory: keep it with the run's other files.
+        set_hypothesis_home_dir(self.artifacts / "hypothesis-home")
         atexit.register(self.close)  # a crashed session still stops the replicas it started
 
     @property

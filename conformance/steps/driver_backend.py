@@ -20,7 +20,7 @@ from compute_protocol.v1 import command_pb2
 
 from conformance import history
 from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError, WaitTimeout
-from conformance.oracle import format_violation
+from conformance.oracle import Violation, format_violation
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
 from conformance.steps.plans import ColType
 from conformance.wire import commands
@@ -196,22 +196,29 @@ class DriverBackend:
             raise self._failed("every open obligation to be discharged", e) from None
 
     def _failed(self, what: str, e: WaitError) -> Exception:
-        """`_failed`, after noting a replica that never answered anything although it owed answers:
-        it is silent (the run stops after this test: every other test would wait in vain too)."""
-        if isinstance(e, WaitTimeout) and e.verdicts and self.replica.received == 0 and self.target.silent is None:
-            first = e.verdicts[0]
-            self.target.silent = (
-                f"replica silent: {self.target.description} accepted {self.replica.connections} stream(s) but sent "
-                f"no response at all, although answers were owed for more than {self.patience:g} s "
-                f"(first: {first.rule} on {first.stream}: {first.subject})"
-            )
+        if isinstance(e, WaitTimeout):
+            self._note_silence(e.verdicts)
         return _failed(what, e)
+
+    def _note_silence(self, verdicts: Sequence[Violation]) -> None:
+        """A replica that never sent a single response although answers were overdue is silent:
+        the run stops after this test (every other test would wait in vain too)."""
+        owed = [v for v in verdicts if v.kind == "liveness"]
+        if not owed or self.replica.received or self.target.silent is not None:
+            return
+        first = owed[0]
+        self.target.silent = (
+            f"replica silent: {self.target.description} accepted {self.replica.connections} stream(s) but sent "
+            f"no response at all, although answers were owed for more than {self.patience:g} s "
+            f"(first: {first.rule} on {first.stream}: {first.subject})"
+        )
 
     # ---- verdicts ----
 
     def findings(self) -> list[Finding]:
         out = []
         violations, warnings = self.replica.violations, self.replica.warnings
+        self._note_silence(violations[self._violations :])
         for v in violations[self._violations :]:
             out.append(Finding(v.rule, v.level, format_violation(v)))
         for v in warnings[self._warnings :]:

@@ -198,8 +198,10 @@ def test_probe(
     request: pytest.FixtureRequest, conformance_worker: WorkerContext, robustness_target: ReplicaTarget, name: str
 ) -> None:
     worker, target = conformance_worker, robustness_target
-    if worker.settings.owns_replicas and (death := target.death_verdict()) is not None:
-        pytest.skip(f"the robustness replica died in an earlier probe (reported there): {death}")
+    if (death := target.death_verdict()) is not None:
+        if worker.settings.owns_replicas and target.process_died():
+            pytest.skip(f"the robustness replica died in an earlier probe (reported there): {death}")
+        unavailable(request, worker, death)  # not a compute replica, unreachable, silent: the run's verdict
     backend = DriverBackend(worker, target)
     # Created within the probe's history, so that an offline check of it knows the shard too.
     shard = worker.ids.shard("robustness")
@@ -215,10 +217,12 @@ def test_probe(
     worker.results.add_unjudged(backend.unjudged())
     findings = backend.findings()
     must = [f for f in findings if f.level == "MUST"]
-    if must or (findings and worker.settings.strict) or error:
-        # The probes' own replica dying of a probe is the probe's verdict (TRANS-4/5), not the run's.
-        death = target.death_verdict()
+    death = target.death_verdict()
+    # The probes' own replica dying of a probe is the probe's verdict (TRANS-4/5), not the run's;
+    # any other way of being gone (not a compute replica, unreachable, silent) is the run's.
+    run_problem = death is not None and not (worker.settings.owns_replicas and target.process_died())
+    if must or (findings and worker.settings.strict) or error or run_problem:
         record = FailureRecord(f"robustness probe {name}", [], findings, backend.history_lines(), error, rerun=True)
-        fail(request, worker, record, death=death, replica_problem=not worker.settings.owns_replicas)
+        fail(request, worker, record, death=death, replica_problem=run_problem)
     for f in findings:
         worker.results.add_warning(f.rule_id, f.text, request.node.nodeid)
