@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,8 @@ from typing import Any
 import grpc
 import pytest
 
+from tests.conformance.fake_servers import FakeReplica, silent
+from tests.conformance.test_driver_tls import EC, _openssl, _signed
 from tests.plugin.subrun import PLUGIN, ROOT, Result, run_pytest
 
 HOSTILE = Path(__file__).with_name("hostile_replica.py")
@@ -374,6 +377,36 @@ def test_connection_checks_tell_refused_not_grpc_and_not_compute_apart(
         data = report(directory)
         assert data["verdict"] == "error" and data["exit_code"] == 4 and data["reasons"][0]["kind"] == "usage"
     assert threading.active_count() <= threads + 1  # (gRPC may keep one poller thread of its own)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("pki")
+    _openssl(d, "req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
+    _signed(d, "server", "DNS:replica.test,IP:127.0.0.1")
+    _signed(d, "client", "DNS:controller.test")
+    return d
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_tls_on_one_side_only_is_a_tls_mismatch(tmp_path: Path, pki: Path) -> None:
+    creds = grpc.ssl_server_credentials([((pki / "server.key").read_bytes(), (pki / "server.pem").read_bytes())])
+    tls_server, plain_server = FakeReplica(silent, tls=creds), FakeReplica(silent)
+    try:
+        (tmp_path / "a").mkdir()
+        result = usage(tmp_path / "a", "--replica-addr", tls_server.address)
+        assert "TLS mismatch: the replica speaks TLS, the suite plaintext (give --replica-tls-ca" in result.stderr
+        (tmp_path / "b").mkdir()
+        result = usage(tmp_path / "b", "--replica-addr", plain_server.address, "--replica-tls-ca", str(pki / "ca.pem"))
+        assert "TLS mismatch: the replica speaks plaintext gRPC, the suite TLS" in result.stderr
+        (tmp_path / "c").mkdir()
+        other_ca = tmp_path / "other-ca.pem"
+        other_ca.write_bytes((pki / "client.pem").read_bytes())  # a certificate, but not the server's CA
+        result = usage(tmp_path / "c", "--replica-addr", tls_server.address, "--replica-tls-ca", str(other_ca))
+        assert "TLS: the replica's certificate is not trusted" in result.stderr
+    finally:
+        tls_server.stop()
+        plain_server.stop()
 
 
 def test_a_pool_address_is_checked_too(tmp_path: Path) -> None:
