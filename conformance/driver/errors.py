@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.oracle import Violation
 
 
@@ -51,4 +53,9 @@ class ReplicaGone(Stop):
 
 class Refused(Stop):
     """The replica sent what the controller cannot take (TRANS-6): it speaks another protocol, or
-    floods; that verdict stands, and nothing more is judged on it."""
+    floods; that verdict stands, and nothing more is judged on it. `findings` carries the
+    verdicts (rule id, level, text objects) for whoever reports the test."""
+
+    def __init__(self, message: str, findings: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.findings = findings or []

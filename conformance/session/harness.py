@@ -94,7 +94,8 @@ def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callabl
             raise ReplicaGone(gone)
         refused = getattr(target.driver, "refused", "") if target.driver is not None else ""
         if refused:
-            raise Refused(f"no further example: the controller refused a response of the replica (TRANS-6, {refused})")
+            why = f"no further example: the controller refused a response of the replica (TRANS-6, {refused})"
+            raise Refused(why, _refusals(target))
         return DriverBackend(worker, target, patience)
 
     return make
@@ -194,11 +195,15 @@ def _refused_between_examples(
 ) -> None:
     """The controller refused a response that came after its example had ended (a hostile replica
     sends when it likes): the TRANS-6 verdict is the test's failure, with nothing to replay."""
+    fail(request, worker, FailureRecord(request.node.name, [], _refusals(target), [], f"{type(stop).__name__}: {stop}"))
+
+
+def _refusals(target: ReplicaTarget) -> list[Finding]:
+    """The oracle's TRANS-6 verdicts on this target, as findings."""
     from conformance.oracle import format_violation
 
     violations = getattr(target.driver, "violations", []) if target.driver is not None else []
-    findings = [Finding(v.rule, v.level, format_violation(v)) for v in violations if v.rule == "TRANS-6"]
-    fail(request, worker, FailureRecord(request.node.name, [], findings, [], f"{type(stop).__name__}: {stop}"))
+    return [Finding(v.rule, v.level, format_violation(v)) for v in violations if v.rule == "TRANS-6"]
 
 
 def _findings(exc: BaseException) -> list[Finding]:

@@ -259,8 +259,10 @@ class ConformanceState:
             self.results.add_replica_problem(str(stop))
             if self._worker is not None:
                 self._worker.judged[item.nodeid] = "replica"
-        elif self._worker is not None:
-            self._worker.judged[item.nodeid] = "violation"  # Refused: the TRANS-6 verdict stands
+        elif self._worker is not None:  # Refused: the TRANS-6 verdict stands
+            self._worker.judged[item.nodeid] = "violation"
+            for f in getattr(stop, "findings", []):
+                self.results.add_violation(f.rule_id, f.text, item.nodeid)
         pytest.fail(str(stop), pytrace=False)
 
     def _deadline_passed(self) -> str:

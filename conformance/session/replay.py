@@ -36,7 +36,13 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
     stopped: Stop | None = None
     with replica_for(request, worker, fresh=scenario.fresh_replica, purpose="replay") as target:
         for i in range(runs):
-            backend = new_backend_factory(worker, target)(None)
+            try:
+                backend = new_backend_factory(worker, target)(None)
+            except Stop as exc:  # the replica is gone, or refused, or the run out of time
+                if first is None:
+                    raise
+                outcomes.append(f"not run: {exc}")
+                break
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
             try:
                 runner.run_all(scenario.steps)
@@ -77,7 +83,8 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
     if first is None and (gone := target.death_verdict()) is not None:
         unavailable(request, worker, gone)
     reproduced = sum(1 for o in outcomes if o.startswith("reproduced"))
-    summary = f"replay {path}: reproduced {reproduced} of {len(outcomes)}"
+    done = sum(1 for o in outcomes if not o.startswith("not "))
+    summary = f"replay {path}: reproduced {reproduced} of {done}"
     details = "; ".join(f"run {i + 1}: {o}" for i, o in enumerate(outcomes))
     worker.results.notes.append(f"{summary} ({details})")
     if first is not None:
