@@ -19,6 +19,7 @@ Hooks here are thin; the work lives in `options`, `worker`, `report`, `machines`
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -341,11 +342,23 @@ class ConformanceState:
             if self.active:
                 workeroutput["compute_conformance"] = self.results.to_json()
             return
-        if not self.active or self.config.option.collectonly:
+        interrupted = self.requested and session.exitstatus == pytest.ExitCode.INTERRUPTED
+        if not (self.active or interrupted) or self.config.option.collectonly:
             return
         from conformance.report.session import finish
 
         self.report = finish(self, session)
+
+    def _sweep(self) -> None:
+        """Stop replicas that xdist workers could not stop (they were killed: Ctrl-C, SIGTERM).
+        Runs last (unconfigure), once the workers are gone, so it never pulls a replica from
+        under a test."""
+        from conformance.session.replicas import sweep
+        from conformance.session.worker import REGISTRY
+
+        with contextlib.suppress(pytest.UsageError):
+            for leftover in sweep(self.settings().artifacts / REGISTRY):
+                print(f"compute-conformance: stopped a replica its worker left running: {leftover}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
@@ -360,6 +373,8 @@ class ConformanceState:
             self._old_sigterm = None
         if self._worker is not None:
             self._worker.close()
+        if self.requested and not hasattr(config, "workerinput"):
+            self._sweep()
         if self.report is not None:
             from conformance.report.session import append_junit
 

@@ -125,6 +125,7 @@ class ReplicaProcess:
     stop_timeout: float = 5.0
     env: dict[str, str] | None = None
     budget: ArtifactBudget | None = None
+    registry: Path | None = None  # a directory where the running process is noted (see `sweep`)
     address: str = ""
     argv: list[str] = field(default_factory=list)
     _proc: subprocess.Popen[bytes] | None = None
@@ -159,6 +160,7 @@ class ReplicaProcess:
             raise ReplicaError(
                 f"replica could not be started: cannot start replica command {shlex.join(self.argv)!r}: {e}"
             ) from None
+        self._register()
         for name, pipe in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
             pump = threading.Thread(
                 target=self._pump, args=(pipe, name == "stdout"), name=f"replica-{name}-{self._proc.pid}", daemon=True
@@ -167,6 +169,20 @@ class ReplicaProcess:
             self._pumps.append(pump)
         self.address = self._await_address(port, wants_port0)
         return self.address
+
+    def _register(self) -> None:
+        """Note the process in the registry, so that `sweep` can stop it if this worker is killed
+        before it could (xdist's controller kills its workers when it is interrupted)."""
+        if self.registry is None or self._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self.registry.mkdir(parents=True, exist_ok=True)
+            (self.registry / str(self._proc.pid)).write_text(_cmdline(self._proc.pid) or shlex.join(self.argv))
+
+    def _unregister(self) -> None:
+        if self.registry is not None and self._proc is not None:
+            with contextlib.suppress(OSError):
+                (self.registry / str(self._proc.pid)).unlink()
 
     def _pump(self, pipe: IO[bytes] | None, stdout: bool) -> None:
         """Copy one output pipe to the log (so the pipe never fills), in chunks (a line may be
@@ -278,6 +294,7 @@ class ReplicaProcess:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 proc.wait(self.stop_timeout)
+        self._unregister()
         for pump in self._pumps:
             pump.join(self.stop_timeout)
         if proc is not None:
@@ -297,3 +314,41 @@ class ReplicaProcess:
                 self._log.close()
                 self._log = None
         return None if proc is None else proc.returncode
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def sweep(registry: Path, grace: float = 3.0) -> list[str]:
+    """Stop every replica process noted in `registry` that still runs (its worker was killed
+    before it could stop it): SIGTERM to its process group, then SIGKILL after `grace`. A noted
+    pid whose command line changed belongs to another process now, and is left alone."""
+    stopped: list[str] = []
+    try:
+        notes = list(registry.iterdir())
+    except OSError:
+        return stopped
+    for note in notes:
+        with contextlib.suppress(OSError, ValueError):
+            pid, cmdline = int(note.name), note.read_text()
+            note.unlink()
+            if _cmdline(pid) != cmdline:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+                stopped.append(f"{pid} ({cmdline})")
+    deadline = time.monotonic() + grace
+    for entry in stopped:
+        pid = int(entry.split(" ", 1)[0])
+        while time.monotonic() < deadline and _cmdline(pid):
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if _cmdline(pid):
+                os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        registry.rmdir()
+    return stopped

@@ -25,6 +25,7 @@ from conformance.session.options import Settings
 from conformance.session.replicas import ReplicaError, ReplicaProcess, free_port, pool_address, worker_index
 from conformance.steps.catalog import Ids
 
+REGISTRY = ".replicas"  # under the artifacts: the replica processes running (see replicas.sweep)
 EXIT_GRACE = 1.0
 """Seconds a stream that broke gets for its replica process to finish exiting: the socket
 closes a moment before the exit status exists."""
@@ -199,7 +200,11 @@ class WorkerContext:
         limits = self.limits()
         limits.check(f"starting a replica ({purpose})")
         proc = ReplicaProcess(
-            self.settings.command, self.artifacts / log_name, start_timeout=limits.bound(30.0), budget=self.budget
+            self.settings.command,
+            self.artifacts / log_name,
+            start_timeout=limits.bound(30.0),
+            budget=self.budget,
+            registry=self.artifacts / REGISTRY,
         )
         self._started.append(proc)
         address = proc.start()

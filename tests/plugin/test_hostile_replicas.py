@@ -463,15 +463,18 @@ def test_a_replay_keeps_its_artifacts_apart_from_the_run_it_replays(tmp_path: Pa
 # --- CI's own timeout ----------------------------------------------------------------------------
 
 
-def test_sigterm_leaves_a_report_and_no_replica(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "two xdist workers"])
+def test_sigterm_leaves_a_report_and_no_replica(tmp_path: Path, workers: tuple[str, ...]) -> None:
+    """Only the controller gets the signal (as from `timeout`): with xdist it kills its workers,
+    and still stops the replicas they started."""
     tag = f"tag-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "protos")])}
     env.pop("PYTEST_XDIST_WORKER", None)
-    argv = [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:cacheprovider", *QUICK]
+    argv = [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:cacheprovider", *QUICK, *workers]
     argv += ["--replica-cmd", hostile("silent", 0, tag), "--conformance-patience", "60"]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not processes_with(tag) and time.monotonic() < deadline:  # the suite is under way
+    while len(processes_with(tag)) < max(1, len(workers)) and time.monotonic() < deadline:  # under way
         time.sleep(0.1)
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
