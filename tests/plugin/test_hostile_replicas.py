@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -77,11 +78,17 @@ def outside_artifacts(directory: Path, allowed: set[str]) -> list[str]:
 
 
 def assert_nothing_left(directory: Path, tag: str = "", allowed: set[str] | None = None) -> None:
+    """No replica process, no port its replica listened on, no file outside the artifacts."""
     if tag:
         deadline = time.monotonic() + 5  # a SIGKILLed process takes a moment to disappear
         while processes_with(tag) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not processes_with(tag), f"replica processes left running: {processes_with(tag)}"
+    report_file = directory / "conformance-artifacts" / "conformance-report.json"
+    if report_file.exists():
+        for port in re.findall(r"127\.0\.0\.1:(\d+)", json.loads(report_file.read_text())["target"]):
+            with socket.socket() as s:
+                assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still accepts connections"
     assert outside_artifacts(directory, allowed or set()) == []
 
 
