@@ -218,6 +218,21 @@ def test_a_flood_of_responses_is_bounded_and_judged(tmp_path: Path) -> None:
     assert_nothing_left(tmp_path, tag)
 
 
+def test_the_artifact_cap_bounds_histories_and_replica_logs(tmp_path: Path) -> None:
+    tag = f"tag-{uuid.uuid4().hex[:8]}"
+    args = ("--replica-cmd", hostile("flood", 100_000, tag), "--conformance-patience", "60", "-k", "peek-index-basic")
+    cap = ("--conformance-max-stream-responses", "5000", "--conformance-max-artifact-bytes", "64K")
+    result = suite(tmp_path, *args, *cap)
+    data = assert_agrees(result, tmp_path, "FAIL", 1)
+    assert data["exit_reasons"] == ["MUST rule(s) violated: TRANS-6"], "the verdict does not depend on the cap"
+    artifacts = tmp_path / "conformance-artifacts"
+    written = [p for p in artifacts.rglob("*") if p.is_file() and not p.name.startswith("conformance-report.")]
+    assert sum(p.stat().st_size for p in written) < (64 << 10) + (8 << 10), "the cap, and a few notes past it"
+    (history,) = artifacts.glob("failures/*.history.jsonl")
+    assert "history cut short" in history.read_text().splitlines()[-1]
+    assert_nothing_left(tmp_path, tag)
+
+
 def test_a_100_mb_response_is_refused_unread_and_never_copied(tmp_path: Path) -> None:
     tag = f"tag-{uuid.uuid4().hex[:8]}"
     result = suite(tmp_path, "--replica-cmd", hostile("huge", 100, tag), peak_rss=True)
