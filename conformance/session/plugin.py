@@ -175,24 +175,14 @@ class ConformanceState:
             return
         if not _suite_in_args(self.config):
             return  # only the user's own tests run: the replica is theirs to use
-        s = self.settings()
-        addresses = [("--replica-addr", a) for a in (s.replica_addr or "").split(",") if a]
-        if s.replica_pool:
-            from conformance.session.replicas import split_pool
+        from conformance.session.preflight import first_problem
 
-            addresses += [("--replica-pool", a) for entry in split_pool(s.replica_pool) for a in entry.split(",")]
-        if not addresses:
-            return
-        from conformance.driver.preflight import check_address
-        from conformance.report.session import refused
+        problem = first_problem(self.settings())
+        if problem is not None:
+            from conformance.report.session import refused
 
-        tls = _tls(s)
-        for option, address in addresses:
-            problem = check_address(address, tls)
-            if problem is not None:
-                line = f"cannot test {option} {address}: {problem}"
-                refused(self, line)
-                raise pytest.UsageError(line)
+            refused(self, problem)
+            raise pytest.UsageError(problem)
 
     # ---- collection ----
 
@@ -395,14 +385,6 @@ def _suite_in_args(config: pytest.Config) -> bool:
         if path == SUITE_DIR or path.is_relative_to(SUITE_DIR) or SUITE_DIR.is_relative_to(path):
             return True
     return False
-
-
-def _tls(s: Settings) -> Any:
-    if not (s.tls_ca or s.tls_cert):
-        return None
-    from conformance.driver import TlsConfig
-
-    return TlsConfig(root_certificates=s.tls_ca, client_certificate=s.tls_cert, client_key=s.tls_key)
 
 
 def _known_rule_ids() -> set[str] | None:

@@ -219,12 +219,9 @@ class WorkerContext:
 
     def tls(self) -> Any:
         """The driver's TlsConfig for the replicas, or None (plaintext)."""
-        from conformance.driver import TlsConfig
+        from conformance.session.preflight import tls_of
 
-        s = self.settings
-        if not (s.tls_ca or s.tls_cert):
-            return None
-        return TlsConfig(root_certificates=s.tls_ca, client_certificate=s.tls_cert, client_key=s.tls_key)
+        return tls_of(self.settings)
 
     def close(self) -> None:
         for target in [*self._extra, *([self._main] if self._main else [])]:
