@@ -5,6 +5,7 @@ a replica from `hostile_replica.py` or the reference replica, with small bounds 
 seconds, and checks the verdict and its words, that the JSON report agrees with the exit status,
 that the run ended within a generous bound, the suite's peak memory where memory is the point,
 and that nothing is left behind: no replica process, nothing outside the artifacts directory.
+The longer runs (a few seconds each) are marked slow: `make test` runs them, the fast tier not.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def test_a_replica_command_that_exits_at_once_fails_the_run(tmp_path: Path) -> N
     assert_nothing_left(tmp_path, allowed={"junit.xml"})
 
 
+@pytest.mark.slow
 def test_a_replica_that_dies_mid_run_is_replica_died_with_its_status_and_log(tmp_path: Path) -> None:
     tag = f"tag-{uuid.uuid4().hex[:8]}"
     result = suite(tmp_path, "--replica-cmd", hostile("die-after", 60, tag), "--conformance-patience", "5")
@@ -170,6 +172,7 @@ def test_a_silent_replica_gets_a_verdict_within_the_patience_and_the_run_stops(t
     assert_nothing_left(tmp_path, tag)
 
 
+@pytest.mark.slow
 def test_the_whole_run_deadline_stops_the_run_with_a_verdict_and_a_report(tmp_path: Path) -> None:
     tag = f"tag-{uuid.uuid4().hex[:8]}"
     args = ("--replica-cmd", hostile("silent", 0, tag), "--conformance-patience", "60", "--conformance-deadline", "4")
@@ -218,6 +221,7 @@ def test_a_flood_of_responses_is_bounded_and_judged(tmp_path: Path) -> None:
     assert_nothing_left(tmp_path, tag)
 
 
+@pytest.mark.slow
 def test_the_artifact_cap_bounds_histories_and_replica_logs(tmp_path: Path) -> None:
     tag = f"tag-{uuid.uuid4().hex[:8]}"
     args = ("--replica-cmd", hostile("flood", 100_000, tag), "--conformance-patience", "60", "-k", "peek-index-basic")
@@ -284,6 +288,7 @@ def reference_replica(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.mark.slow
 def test_a_reused_replica_never_gets_a_false_read_only_fail(tmp_path: Path, reference_replica: str) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
@@ -300,6 +305,7 @@ def test_a_reused_replica_never_gets_a_false_read_only_fail(tmp_path: Path, refe
             assert "--replica-fresh" in line["reason"], line
 
 
+@pytest.mark.slow
 def test_a_replica_declared_fresh_runs_the_read_only_tests(tmp_path: Path, reference_replica: str) -> None:
     args = ("--replica-addr", reference_replica, "--replica-fresh", "-k", "read_only_machine")
     result = suite(tmp_path, *args, "--conformance-examples", "2")
@@ -468,6 +474,7 @@ def test_a_deeply_nested_capabilities_file_is_one_line(tmp_path: Path) -> None:
     assert "caps.json: not a capabilities file: JSON nested too deeply" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_replay_keeps_its_artifacts_apart_from_the_run_it_replays(tmp_path: Path) -> None:
     faulty = f"{REFERENCE} --inject-fault duplicate-peek-response"
     failing = suite(tmp_path, "--replica-cmd", faulty, "-k", "peek-index-basic")
