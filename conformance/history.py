@@ -87,7 +87,9 @@ class Response(Event):
 class StreamEnd(Event):
     """The stream ended: `code` is the gRPC status name (`OK` for a clean end).
 
-    `by_controller` is true when the controller closed or cancelled the stream itself.
+    `by_controller` is true when the controller closed or cancelled the stream itself. `gone`
+    says why the replica itself is gone when the stream ended with it (its process exited, or
+    its address refuses connections): then the end is the replica's death, not its decision.
     """
 
     TYPE: ClassVar[str] = "stream_end"
@@ -95,6 +97,26 @@ class StreamEnd(Event):
     code: str
     details: str = ""
     by_controller: bool = False
+    gone: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rejected(Event):
+    """The controller refused a response on `stream` (TRANS-6), then closed the stream.
+
+    `reason` is `undecodable` (not a ProtoComputeResponse), `oversized` (larger than the
+    controller accepts) or `too_many` (the stream exceeded the responses or bytes the
+    controller holds). The response itself is never stored: `size`, `sha256` and a short
+    `quote` (hex of its first bytes, or what the stream carried) identify it.
+    """
+
+    TYPE: ClassVar[str] = "rejected"
+    stream: str
+    reason: str
+    size: int = 0
+    sha256: str = ""
+    quote: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,7 +155,7 @@ class Note(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.TYPE: cls for cls in (StreamOpen, Command, Response, StreamEnd, Storage, ReplicaState, Wait, Note)
+    cls.TYPE: cls for cls in (StreamOpen, Command, Response, StreamEnd, Rejected, Storage, ReplicaState, Wait, Note)
 }
 
 
@@ -194,6 +216,8 @@ def to_json(event: Event) -> dict[str, Any]:
         if f.name in ("seq", "time"):
             continue
         value = getattr(event, f.name)
+        if isinstance(event, StreamEnd) and f.name == "gone" and not value:
+            continue  # the common case stays as it always was
         if (isinstance(event, Command) and f.name == "cmd") or (
             isinstance(event, Response) and f.name == "resp"
         ):

@@ -8,7 +8,7 @@ at one of its central emission points with a line like
     if faults.on("duplicate-peek-response"):
         ...
 
-The emission points are `responses.Responder` (every response), `frontier_reports`
+The emission points are `server` (the bytes on the wire), `responses.Responder` (every response), `frontier_reports`
 (frontier values), the exports (`exports/`: subscribe batches, copy-to answers, the view
 sink's writes), the peeks (`peeks/`), the compute state (drops, cancels, reconnections) and
 the engine (streams). `on()` is a set lookup, so the checks cost nothing measurable when no
@@ -68,6 +68,11 @@ REGISTRY: Final[dict[str, Fault]] = {
             "refuses-unknown-cancel",
             "TRANS-5",
             "a CancelPeek of a uuid never sent on the stream ends it (FAILED_PRECONDITION) instead of being ignored",
+        ),
+        Fault(
+            "truncated-peek-response",
+            "TRANS-6",
+            "a peek answer with rows goes on the wire one byte short (a framing bug): it does not decode",
         ),
         # --- 3. stages --------------------------------------------------------------------
         Fault(

@@ -21,6 +21,7 @@ from typing import Any, Final
 import grpc
 from compute_protocol.v1 import response_pb2
 
+from reference_replica import faults
 from reference_replica.connection import Connection, End
 from reference_replica.engine import Engine
 from reference_replica.storage.allow import StorageAllowList
@@ -126,4 +127,14 @@ def serve(
 
 def _serialize(response: Any) -> bytes:
     data: bytes = response.SerializeToString()
+    if faults.on("truncated-peek-response") and _rows_answer(response):
+        return data[:-1]  # FAULT: breaks TRANS-6 (the outer length prefix promises one byte more)
     return data
+
+
+def _rows_answer(response: Any) -> bool:
+    return bool(
+        response.WhichOneof("kind") == "peek_response"
+        and response.peek_response.resp.WhichOneof("kind") == "rows"
+        and response.peek_response.resp.rows.rows
+    )

@@ -43,8 +43,12 @@ class TlsConfig:
         )
 
 
-def open_channel(address: str, tls: TlsConfig | None = None) -> grpc.Channel:
+def open_channel(address: str, tls: TlsConfig | None = None, max_receive: int | None = None) -> grpc.Channel:
+    """`max_receive` lowers the receive limit: a larger response is then refused unread (TRANS-6)."""
     options = list(CHANNEL_OPTIONS)
+    if max_receive is not None:
+        options = [o for o in options if o[0] != "grpc.max_receive_message_length"]
+        options.append(("grpc.max_receive_message_length", min(max_receive, MAX_MESSAGE_BYTES)))
     if tls is None:
         return grpc.insecure_channel(address, options=options)
     if tls.server_name:

@@ -86,6 +86,12 @@ def await_ready(channel: grpc.Channel, address: str, tls: TlsConfig | None, time
     """Wait until `channel` is ready; None then, else the one-line reason it never will be.
 
     Bounded by `timeout`, and shorter when the reason is one that waiting cannot change."""
+    why = why_not_ready(channel, address, tls, timeout)
+    return None if why is None else f"could not reach the replica at {address}{why}"
+
+
+def why_not_ready(channel: grpc.Channel, address: str, tls: TlsConfig | None, timeout: float) -> str | None:
+    """None once `channel` is ready, else ": REASON" (final) or " within N s: REASON"."""
     deadline = time.monotonic() + timeout
     ready = grpc.channel_ready_future(channel)
     host = address.rpartition(":")[0].strip("[]") or address
@@ -109,6 +115,6 @@ def await_ready(channel: grpc.Channel, address: str, tls: TlsConfig | None, time
     finally:
         ready.cancel()
     if reason is not None and reason.final:
-        return f"could not reach the replica at {address}: {reason.text}"
+        return f": {reason.text}"
     text = reason.text if reason else "no connection"
-    return f"could not reach the replica at {address} within {timeout:g} s: {text}"
+    return f" within {timeout:g} s: {text}"

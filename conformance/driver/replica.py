@@ -26,13 +26,15 @@ import grpc
 from conformance.driver import handshake
 from conformance.driver.channel import TlsConfig, open_channel
 from conformance.driver.errors import ConnectError
-from conformance.driver.process import ProcessStream
+from conformance.driver.limits import Limits
+from conformance.driver.process import GoneCheck, ProcessStream
 from conformance.driver.stream import Stream
 from conformance.history import (
     Event,
     HistoryWriter,
     Note,
     Recorder,
+    Rejected,
     ReplicaState,
     Response,
     Storage,
@@ -68,6 +70,8 @@ class Replica:
         timely: dict[str, Any] | None = None,
         connect_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        limits: Limits | None = None,
+        gone: GoneCheck | None = None,
     ) -> None:
         self.addresses = [addresses] if isinstance(addresses, str) else list(addresses)
         if not self.addresses:
@@ -75,6 +79,9 @@ class Replica:
         self.patience = patience
         self.tls = tls
         self.connect_timeout = connect_timeout
+        self.limits = limits or Limits()
+        self._gone_check = gone
+        self.gone = ""  # why the replica is gone, once a stream ended with it (see StreamEnd.gone)
         self.timely: dict[str, Any] = {"workers": 1, **(timely or {})}
         if len(self.addresses) > 1:
             self.timely.setdefault("addresses", list(self.addresses))
@@ -109,10 +116,12 @@ class Replica:
     def _channel(self, address: str) -> grpc.Channel:
         ch = self._channels.get(address)
         if ch is None:
-            ch = open_channel(address, self.tls)
-            failure = handshake.await_ready(ch, address, self.tls, self.connect_timeout)
+            self.limits.check(f"connecting to {address}")
+            ch = open_channel(address, self.tls, self.limits.max_response_bytes)
+            failure = handshake.await_ready(ch, address, self.tls, self.limits.bound(self.connect_timeout))
             if failure is not None:
                 ch.close()
+                self.limits.check(f"connecting to {address}")
                 raise ConnectError(failure)
             self._channels[address] = ch
         return ch
@@ -134,7 +143,16 @@ class Replica:
                 StreamOpen(stream=name, epoch=epoch, address=address, patience=self.patience)
             )
             processes.append(
-                ProcessStream(name, address, i, channel, self._record_stream_event, self.recorder.lock)
+                ProcessStream(
+                    name,
+                    address,
+                    i,
+                    channel,
+                    self._record_stream_event,
+                    self.recorder.lock,
+                    self.limits,
+                    self._check_gone if self._gone_check is not None else None,
+                )
             )
         stream = Stream(self, base, epoch, processes)
         self._streams.append(stream)
@@ -142,8 +160,27 @@ class Replica:
             stream.create(pause)
         return stream
 
-    def _record_stream_event(self, event: Response | StreamEnd) -> Event:
+    def _record_stream_event(self, event: Response | StreamEnd | Rejected) -> Event:
         return self.recorder.record(event)
+
+    def _check_gone(self, code: str) -> str | None:
+        assert self._gone_check is not None
+        if self.gone:
+            return self.gone
+        why = self._gone_check(code)
+        if why:
+            self.gone = why
+        return why
+
+    @property
+    def refused(self) -> str:
+        """Why the controller refused a response on one of this handle's streams (TRANS-6), if it did."""
+        return next((ps.rejected for s in self._streams for ps in s.processes if ps.rejected), "")
+
+    @property
+    def received(self) -> int:
+        """Responses received on every stream of this handle so far (0: the replica never answered)."""
+        return sum(ps.received for s in self._streams for ps in s.processes)
 
     # --- everything else that goes into the history ------------------------------------
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from compute_protocol.v1 import command_pb2, response_pb2
 
-from conformance.driver.errors import StreamEnded, SuiteError, WaitTimeout
+from conformance.driver.errors import RunDeadline, StreamEnded, SuiteError, WaitTimeout
 from conformance.driver.process import ProcessStream
 from conformance.history import Command, Epoch, Note, StreamEnd, Wait
 from conformance.oracle import Violation, format_violation
@@ -99,7 +99,7 @@ class Stream:
             per_process.append((ps, c))
         with self._recorder.lock:
             self._raise_suite_failure()
-            gone = [ps for ps, _ in per_process if ps.end is not None and not ps.end.by_controller]
+            gone = [ps for ps, _ in per_process if _ended_by_replica(ps)]
             if gone:
                 # Not a suite bug: the replica ended the stream first (the oracle judged that).
                 before = (len(self._oracle.violations), len(self._oracle.warnings))
@@ -107,7 +107,11 @@ class Stream:
                     self._explain(
                         f"sending {kind}", "the replica had ended the stream", self._recorder.clock(), before
                     ),
-                    [v for v in self._oracle.violations if v.stream in self.streams and v.rule == "TRANS-3"],
+                    [
+                        v
+                        for v in self._oracle.violations
+                        if v.stream in self.streams and v.rule in ("TRANS-3", "TRANS-6")
+                    ],
                 )
             for ps, c in per_process:
                 self._oracle.precheck(ps.name, c, probe)
@@ -289,8 +293,8 @@ class Stream:
                 if result is not None:
                     rec.record(Wait(what=what, outcome="done"))
                     return result
-                ended = [ps for ps in self.processes if ps.end is not None and not ps.end.by_controller]
-                if ended and not expect_end:
+                ended = [ps for ps in self.processes if _ended_by_replica(ps)]
+                if ended and (not expect_end or any(ps.rejected for ps in ended)):
                     rec.record(Wait(what=what, outcome="stream ended"))
                     raise StreamEnded(
                         self._explain(what, "a stream ended", start, verdicts_before),
@@ -304,7 +308,13 @@ class Stream:
                         self._explain(what, "timed out", start, verdicts_before),
                         self._new_verdicts(verdicts_before),
                     )
+                run_left = self.replica.limits.remaining()
+                if run_left is not None and run_left <= 0:
+                    rec.record(Wait(what=what, outcome="deadline"))
+                    raise RunDeadline(f"the whole-run deadline passed while waiting for {what} on {self.name}")
                 pause = deadline - now + _EPSILON
+                if run_left is not None:
+                    pause = min(pause, run_left + _EPSILON)
                 rec.changed.wait(min(pause, poll) if poll is not None else pause)
 
     def _new_verdicts(self, before: tuple[int, int]) -> list[Violation]:
@@ -321,7 +331,11 @@ class Stream:
         elapsed = self._recorder.clock() - start
         lines = [f"waited for {what} on {', '.join(self.streams)}: {how} after {elapsed:.2f} s"]
         for ps in self.processes:
-            if ps.end is not None and not ps.end.by_controller:
+            if ps.rejected:
+                lines.append(f"  {ps.name} closed by the controller: it refused a response (TRANS-6), {ps.rejected}")
+            elif ps.end is not None and ps.end.gone:
+                lines.append(f"  {ps.name} ended because the replica is gone: {ps.end.gone}")
+            elif ps.end is not None and not ps.end.by_controller:
                 lines.append(f"  {ps.name} ended: {ps.end.code} {ps.end.details!r}")
         verdicts = self._new_verdicts(verdicts_before)
         lines.extend(f"not judged: {n}" for n in self._oracle.notes if any(s in n for s in self.streams))
@@ -336,12 +350,20 @@ class Stream:
         if open_obs:
             lines.append("still owed:")
             lines.extend(f"  {d}" for d in open_obs)
+        for ps in self.processes:
+            lines.append(f"arrived on {ps.name} since it opened: {ps.summary()}")
         if not verdicts:
             for ps in self.processes:
                 recent = list(self._oracle.stream(ps.name).recent)[-_RECENT:]
                 lines.append(f"last messages on {ps.name}:" if recent else f"nothing arrived on {ps.name}")
                 lines.extend(f"  {m}" for m in recent)
         return "\n".join(lines)
+
+
+def _ended_by_replica(ps: ProcessStream) -> bool:
+    """The stream ended without the controller wanting it: the replica ended it, its process is
+    gone, or the controller had to close it after refusing a response (TRANS-6)."""
+    return ps.end is not None and (not ps.end.by_controller or bool(ps.rejected))
 
 
 def _merge_peek(responses: dict[str, response_pb2.ProtoPeekResponse]) -> PeekAnswer:

@@ -10,6 +10,7 @@ from conformance.oracle.bounds import cite, final_at
 from conformance.oracle.context import Context
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Collection, Iteration, StreamState
+from conformance.quotes import clip
 from conformance.storage import SUITE_WRITER
 from conformance.wire import frontiers
 from conformance.wire.ids import gid_str
@@ -131,7 +132,7 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, c: Collection, te
         ss,
         f"copy-to {c.id}",
         _alternatives(c, "Error"),
-        f"Error({text!r}) for error-free contents at as_of and no failed blob write",
+        f"Error({clip(text)!r}) for error-free contents at as_of and no failed blob write",
     )
 
 

@@ -19,6 +19,7 @@ from conformance.oracle.describe import short_uuid
 from conformance.oracle.model_api import PeekExpectationLike
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Iteration, Peek, StreamState
+from conformance.quotes import clip
 from conformance.wire import frontiers
 from conformance.wire.ids import uuid_str
 from conformance.wire.rows import Row, row_from_proto
@@ -223,7 +224,7 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
                 *_alternatives(p, "Error"),
                 "Error for a cause other than a compaction sent after the Peek",
             ],
-            f"Error({text!r}), while only a compaction sent after the Peek "
+            f"Error({clip(text)!r}), while only a compaction sent after the Peek "
             f"(to {frontiers.fmt(since_now)}) explains it",
         )
         return
@@ -251,7 +252,7 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
         ss,
         subject,
         _alternatives(p, "Error"),
-        f"Error({text!r}) {situation}; "
+        f"Error({clip(text)!r}) {situation}; "
         f"max_result_size in effect: {describe_window(it.config.window(start, ctx.seq))}",
     )
 

@@ -25,6 +25,7 @@ from compute_protocol.v1 import command_pb2, response_pb2
 from conformance.history import StreamEnd
 from conformance.oracle.context import Context
 from conformance.oracle.state import StreamState
+from conformance.quotes import clip
 from conformance.wire.ids import gid_str, uuid_str
 
 RULES = ("TRANS-4", "TRANS-5")
@@ -136,7 +137,7 @@ def on_open(ctx: Context, ss: StreamState) -> None:
 
 
 def _status(ev: StreamEnd) -> str:
-    return ev.code + (f" {ev.details!r}" if ev.details else "")
+    return ev.code + (f" {clip(ev.details)!r}" if ev.details else "")
 
 
 def _named_by(cmd: command_pb2.ProtoComputeCommand) -> str:

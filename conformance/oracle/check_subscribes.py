@@ -19,6 +19,7 @@ from conformance.oracle.context import Context
 from conformance.oracle.describe import fmt_interval
 from conformance.oracle.multisets import consolidate, explain_difference, fmt_multiset, subtract
 from conformance.oracle.state import Chain, Collection, Iteration, StreamState
+from conformance.quotes import clip
 from conformance.wire import frontiers
 from conformance.wire.frontiers import EMPTY, Frontier
 from conformance.wire.ids import gid_str
@@ -211,7 +212,7 @@ def _error_batch(
                 ss,
                 f"subscribe {c.id}",
                 ["updates: the collection holds no errors there and its changes fit max_result_size"],
-                f"an error batch {fmt_interval(lower, upper)} ({text!r})",
+                f"an error batch {fmt_interval(lower, upper)} ({clip(text)!r})",
             )
     chain.errored = True
     chain.content_checked = False

@@ -8,12 +8,13 @@ still holds it is TRANS-3, and the verdict lists everything that was outstanding
 
 from __future__ import annotations
 
-from conformance.history import StreamEnd, StreamOpen
+from conformance.history import Rejected, StreamEnd, StreamOpen
 from conformance.oracle import check_probes
 from conformance.oracle.context import Context
 from conformance.oracle.model_api import ModelFactory
 from conformance.oracle.state import Iteration, StreamState
 from conformance.oracle.violation import ControllerError
+from conformance.quotes import clip
 
 
 def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) -> StreamState:
@@ -76,6 +77,11 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
         ctx.discharged([done])
     about_probe = check_probes.on_end(ctx, ss, ev)  # TRANS-4/5 instead of TRANS-3 (robustness probes)
     ctx.obligations.cancel_where(lambda ob: ob.stream == ss.name)
+    if ev.gone:
+        # The process died (or vanished): that is the run's verdict ("replica died"), with the exit
+        # status and the log, not a decision of the replica to end the stream.
+        ctx.notes.append(f"{ss.name} ended ({ev.code}) because the replica is gone: {ev.gone}")
+        return
     ctx.exercise("TRANS-3")
     if ev.by_controller or ss.superseded or ss.probed or about_probe:
         return
@@ -92,7 +98,7 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
             "open a new connection only once the previous one has ended or answered"
         )
         return
-    status = ev.code + (f" {ev.details!r}" if ev.details else "")
+    status = ev.code + (f" {clip(ev.details)!r}" if ev.details else "")
     pending = "; ".join(outstanding) if outstanding else "nothing was outstanding"
     ctx.flag(
         "TRANS-3",
@@ -100,4 +106,27 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
         f"stream {ss.name}",
         ["the stream stays open until the controller closes it"],
         f"the replica ended the stream ({status}); outstanding: {pending}",
+    )
+
+
+_REJECTED = {
+    "undecodable": "a response the controller cannot decode",
+    "oversized": "a response larger than the controller accepts",
+    "too_many": "more responses on one stream than the controller holds",
+}
+
+
+def on_rejected(ctx: Context, ev: Rejected) -> None:
+    """TRANS-6: the controller refused a response (it then closes the stream itself)."""
+    ss = ctx.streams.get(ev.stream)
+    if ss is None:
+        raise ControllerError("TRANS-1", ev.stream, "an event names a stream that was never opened")
+    ident = f"{ev.size} bytes" + (f", sha256 {ev.sha256[:16]}" if ev.sha256 else "")
+    quote = f", starting (hex) {ev.quote}" if ev.quote else ""
+    ctx.flag(
+        "TRANS-6",
+        ss,
+        f"stream {ss.name}",
+        ["every response a ProtoComputeResponse within the controller's bounds"],
+        f"{_REJECTED.get(ev.reason, ev.reason)} ({ident}{quote}): {ev.detail}",
     )

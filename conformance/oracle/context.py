@@ -11,10 +11,12 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
+from conformance import quotes
 from conformance.oracle.obligations import Obligation, ObligationBook
 from conformance.oracle.shards import ShardBook
 from conformance.oracle.state import Iteration, ReplicaKnowledge, StreamState
 from conformance.oracle.violation import Violation
+from conformance.quotes import clip
 from conformance.rules import rule
 from conformance.wire.frontiers import EMPTY
 
@@ -80,6 +82,8 @@ class Context:
         self.suppressed[key] += 1
         if self.suppressed[key] > MAX_SAME_VERDICT:
             return None
+        # A safety net under every check's own quoting: no verdict copies a message whole.
+        actual = clip(actual, 4 * quotes.limit())
         v = Violation(rule_id, name, self.now, self.seq, subject, tuple(expected), actual, recent)
         if r.level == "SHOULD":
             self.warnings.append(v)
@@ -125,6 +129,7 @@ class Context:
                 group=group,
                 target=target,
                 progress=progress,
+                baseline=Counter(stream.received),
             )
         )
 
@@ -151,7 +156,7 @@ class Context:
                 ob.subject,
                 (ob.awaited,),
                 f"nothing within {ob.patience:g} s (due since t={ob.due:.3f}); "
-                f"arrived instead: {ob.arrived()}",
+                f"arrived instead: {ob.arrived(ss.received if ss is not None else None)}",
                 recent,
             )
             (self.warnings if rule(ob.rule).level == "SHOULD" else self.violations).append(v)

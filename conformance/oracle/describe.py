@@ -6,6 +6,7 @@ from typing import Literal
 
 from compute_protocol.v1 import command_pb2, common_pb2, response_pb2
 
+from conformance.quotes import clip
 from conformance.storage import StorageEvent
 from conformance.wire import frontiers
 from conformance.wire.ids import PeekId, gid_str, uuid_str
@@ -94,7 +95,7 @@ def command(cmd: command_pb2.ProtoComputeCommand) -> str:
         if uc.HasField("max_result_size"):
             parts.append(f"max_result_size={uc.max_result_size}")
         if uc.dyncfg_updates.updates:
-            parts.append(f"dyncfg={dict(uc.dyncfg_updates.updates)}")
+            parts.append(f"dyncfg={clip(str(dict(uc.dyncfg_updates.updates)))}")
         if uc.HasField("workload_class"):
             parts.append(f"workload_class={uc.workload_class.value!r}")
         return f"UpdateConfiguration({', '.join(parts)})"
@@ -122,7 +123,7 @@ def response(resp: response_pb2.ProtoComputeResponse) -> str:
             entries = [f"{fmt_row(row_from_proto(e.row))} x{e.count}" for e in rows[: _MAX_ROWS + 1]]
             body = f"Rows[{_rows_preview(entries, len(rows))}]"
         elif variant == "error":
-            body = f"Error({pr.resp.error!r})"
+            body = f"Error({clip(pr.resp.error)!r})"
         elif variant == "canceled":
             body = "Canceled"
         else:
@@ -136,7 +137,7 @@ def response(resp: response_pb2.ProtoComputeResponse) -> str:
             interval = fmt_interval(_lenient(b.lower), _lenient(b.upper))
             contents = b.updates.WhichOneof("kind")
             if contents == "error":
-                body = f"Batch {interval} error {b.updates.error!r}"
+                body = f"Batch {interval} error {clip(b.updates.error)!r}"
             else:
                 ups = [
                     f"({u.timestamp}, {fmt_row(row_from_proto(u.row))}, {u.diff:+d})"
@@ -154,7 +155,7 @@ def response(resp: response_pb2.ProtoComputeResponse) -> str:
         if copy_variant == "rows":
             body = f"RowCount({cr.resp.rows})"
         elif copy_variant == "error":
-            body = f"Error({cr.resp.error!r})"
+            body = f"Error({clip(cr.resp.error)!r})"
         elif copy_variant == "dropped":
             body = "Dropped"
         else:

@@ -8,6 +8,7 @@ by a value that reaches their `target`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
@@ -33,13 +34,23 @@ class Obligation:
     group: Hashable = None
     target: int = EMPTY
     progress: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    baseline: Counter[str] | None = field(default=None, repr=False, compare=False)  # responses by kind when due
 
     @property
     def deadline(self) -> float:
         return self.due + self.patience
 
-    def arrived(self) -> str:
-        return self.progress() if self.progress is not None else "nothing"
+    def arrived(self, received: Counter[str] | None = None) -> str:
+        """What arrived towards it; with `received` (the stream's responses by kind so far), also
+        what else arrived on the stream since it became due, summarized."""
+        text = self.progress() if self.progress is not None else "nothing"
+        if received is None or self.baseline is None:
+            return text
+        since = received - self.baseline
+        if not since:
+            return f"{text} (no response at all on {self.stream} since it was due)"
+        kinds = ", ".join(f"{n} {k}" for k, n in since.most_common())
+        return f"{text} (on {self.stream} since it was due: {sum(since.values())} other response(s): {kinds})"
 
     def describe(self, now: float | None = None) -> str:
         waited = f", owed for {now - self.due:.2f} s" if now is not None else ""

@@ -16,6 +16,7 @@ from compute_protocol.v1 import command_pb2, response_pb2
 from conformance.history import (
     Command,
     Event,
+    Rejected,
     ReplicaState,
     Response,
     Storage,
@@ -132,6 +133,9 @@ class Oracle:
         elif isinstance(event, StreamEnd):
             check_transport.on_stream_end(ctx, event)
             refresh = False
+        elif isinstance(event, Rejected):
+            check_transport.on_rejected(ctx, event)
+            refresh = False
         elif isinstance(event, Storage):
             self._storage(event)
         elif isinstance(event, ReplicaState):
@@ -174,7 +178,9 @@ class Oracle:
         ctx = self.ctx
         ss = self._stream(ev.stream)
         ss.recent.append(f"+{ev.time - ss.opened:.3f}s <- {describe.response(ev.resp)}")
+        ss.received[ev.resp.WhichOneof("kind") or "none"] += 1
         it = ss.iteration
+        ctx.exercise("TRANS-6")  # it decoded, within the bounds (the reader refuses what is not)
         ctx.exercise("STAGE-1")
         if it.instance_seq is None:
             ctx.flag(

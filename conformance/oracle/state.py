@@ -10,7 +10,7 @@ iteration; a multi-process replica has one per process, all judged on their own 
 from __future__ import annotations
 
 import bisect
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -124,6 +124,7 @@ class StreamState:
     probe_ids: set[str] = field(default_factory=set)  # ids/uuids a TRANS-5 probe named
     after_probe: str = ""  # a probe ended the previous iteration: this stream shows it is served
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=12))
+    received: Counter[str] = field(default_factory=Counter)  # responses by kind ("what arrived", summarized)
     frontiers: dict[tuple[GlobalId, FrontierKind], Frontier] = field(default_factory=dict)
     peek_answers: dict[PeekId, tuple[str, int]] = field(default_factory=dict)
     peek_rows: dict[PeekId, dict[Row, int]] = field(default_factory=dict)  # multi-process: the share

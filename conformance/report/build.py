@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from conformance.report.results import RunResults
+from conformance.report.verdict import SessionEnd, Verdict, decide
+from conformance.rules.read_only import NEEDS_FRESH_REPLICA
 from conformance.session.capabilities import Capabilities
 
 GRADED = (
@@ -57,6 +59,7 @@ class RuleLine:
     first_violation: str = ""
     test: str = ""
     artifact: str = ""
+    reason: str = ""  # why a rule was not exercised, when the run knows (and does not hold it against the replica)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -73,6 +76,7 @@ class RunInfo:
     full_run: bool = False  # every suite test selected, with a profile that must cover every MUST
     strict: bool = False  # SHOULD violations fail too
     duration_s: float = 0.0
+    bounds: dict[str, Any] = field(default_factory=dict)  # the run's bounds (deadline, sizes), as set
 
 
 @dataclass
@@ -80,11 +84,15 @@ class Report:
     info: RunInfo
     lines: list[RuleLine]
     results: RunResults
-    exit_reasons: list[str]
+    verdict: Verdict
 
     @property
     def passed(self) -> bool:
-        return not self.exit_reasons
+        return self.verdict.passed
+
+    @property
+    def exit_reasons(self) -> list[str]:
+        return [r.text for r in self.verdict.reasons]
 
     def by_status(self, status: str) -> list[RuleLine]:
         return [line for line in self.lines if line.status == status]
@@ -104,23 +112,34 @@ class Report:
             "strict": i.strict,
             "capabilities": i.capabilities.to_json(),
             "known_failing": sorted(i.known_failing),
-            "verdict": "pass" if self.passed else "fail",
-            "exit_reasons": self.exit_reasons,
+            **self.verdict.to_json(),
+            "bounds": i.bounds,
             "summary": self.counts(),
             "tests": {
                 "run": self.results.tests_run,
+                "failed": self.results.tests_failed,
                 "selected": self.results.tests_selected,
                 "deselected": self.results.tests_deselected,
                 "skipped": self.results.skipped,
+                "failed_without_rule": self.results.unexplained,
+                "suite_errors": self.results.suite_errors,
             },
             "replica_deaths": self.results.replica_deaths,
+            "stopped": self.results.stopped,
             "rules": [line.to_json() for line in self.lines],
         }
 
 
-def build_report(rules: Iterable[RuleLike], titles: Mapping[int, str], results: RunResults, info: RunInfo) -> Report:
+def build_report(
+    rules: Iterable[RuleLike],
+    titles: Mapping[int, str],
+    results: RunResults,
+    info: RunInfo,
+    end: SessionEnd | None = None,
+) -> Report:
     lines = [_line(r, titles.get(r.section, ""), results, info) for r in rules]
-    return Report(info, lines, results, _exit_reasons(lines, results, info))
+    verdict = decide(lines, results, profile=info.profile, full_run=info.full_run, strict=info.strict, end=end)
+    return Report(info, lines, results, verdict)
 
 
 def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> RuleLine:
@@ -151,27 +170,6 @@ def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> Rul
         line.status = "not_applicable"
     elif line.exercised:
         line.status = "unexpected_pass" if rule.id in info.known_failing else "passed"
+    elif rule.id in NEEDS_FRESH_REPLICA and results.fresh_unavailable:
+        line.reason = results.fresh_unavailable
     return line
-
-
-def _exit_reasons(lines: list[RuleLine], results: RunResults, info: RunInfo) -> list[str]:
-    reasons = []
-    if results.tests_run == 0:
-        reasons.append("no conformance test ran (zero selected, or every one skipped)")
-    failed = [x.id for x in lines if x.status == "failed"]
-    if failed:
-        reasons.append(f"MUST rule(s) violated: {', '.join(failed)}")
-    if info.strict:
-        warned = [x.id for x in lines if x.status == "warning"]
-        if warned:
-            reasons.append(f"SHOULD rule(s) violated in strict mode: {', '.join(warned)}")
-    stale = [x.id for x in lines if x.status == "unexpected_pass"]
-    if stale:
-        reasons.append(f"known-failing rule(s) passed (remove them from the list): {', '.join(stale)}")
-    if info.full_run:
-        missing = [x.id for x in lines if x.status == "not_exercised" and x.level == "MUST"]
-        if missing:
-            reasons.append(f"MUST rule(s) not exercised by a full {info.profile} run: {', '.join(missing)}")
-    if results.replica_deaths:
-        reasons.append(f"replica(s) died or unreachable: {'; '.join(results.replica_deaths)}")
-    return reasons

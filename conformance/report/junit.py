@@ -2,7 +2,9 @@
 
 CI dashboards show test cases, and users triage by rule, not by Hypothesis test function;
 so next to pytest's own suite we add `<testsuite name="conformance-rules">` whose cases are
-the spec sections, each failing with its first violation.
+the spec sections, each failing with its first violation, and a first case `verdict` that
+carries the run's verdict (it fails, with the reasons, whenever the run did not PASS: a dead
+replica fails no section but still fails the run).
 """
 
 from __future__ import annotations
@@ -35,9 +37,20 @@ def append_rule_suite(path: str | Path, report: Report) -> None:
         ("profile", report.info.profile),
         ("target", report.info.target),
         ("seed", report.info.seed),
+        ("verdict", report.verdict.word),
+        ("exit_status", str(report.verdict.exit_code)),
     ):
         ET.SubElement(props, "property", name=name, value=value)
     tests = failures = skipped = 0
+    tests += 1
+    verdict_case = ET.SubElement(suite, "testcase", classname=SUITE_NAME, name="verdict", time="0")
+    if not report.verdict.passed:
+        failures += 1
+        failure = ET.SubElement(verdict_case, "failure", message=report.verdict.headline()[:300])
+        failure.text = "\n".join(report.exit_reasons)
+    ET.SubElement(verdict_case, "system-out").text = (
+        f"verdict: {report.verdict.headline()} (exit status {report.verdict.exit_code})"
+    )
     for (section, title), group in groupby(report.lines, key=lambda x: (x.section, x.section_title)):
         lines = list(group)
         tests += 1

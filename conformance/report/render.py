@@ -28,8 +28,7 @@ def header_lines(report: Report) -> list[str]:
     i = report.info
     return [
         f"suite compute-conformance {i.suite_version}, profile {i.profile}, target {i.target}, seed {i.seed}",
-        f"verdict: {'PASS' if report.passed else 'FAIL'}"
-        + ("" if report.passed else " - " + "; ".join(report.exit_reasons)),
+        f"verdict: {report.verdict.headline()} (exit status {report.verdict.exit_code})",
     ]
 
 
@@ -43,10 +42,13 @@ def markdown(report: Report) -> str:
         f"- target: {i.target}",
         f"- seed: {i.seed}",
         f"- duration: {i.duration_s:.1f} s",
-        f"- tests run: {report.results.tests_run}",
-        f"- verdict: **{'PASS' if report.passed else 'FAIL'}**",
+        f"- tests run: {report.results.tests_run} of {report.results.tests_selected} selected"
+        f" ({report.results.tests_failed} failed)",
+        f"- verdict: **{report.verdict.word}** (exit status {report.verdict.exit_code})",
     ]
-    out += [f"  - {r}" for r in report.exit_reasons]
+    out += [f"  - {_one_line(r, 2000)}" for r in report.exit_reasons]
+    if i.bounds:
+        out.append("- bounds: " + ", ".join(f"{k} {v}" for k, v in i.bounds.items()))
     counts = report.counts()
     out += ["", "| status | rules |", "|---|---|"]
     out += [f"| {_MARK[s]} | {n} |" for s, n in counts.items() if n]
@@ -68,6 +70,7 @@ def markdown(report: Report) -> str:
         ]
         for x in group:
             first = _one_line(x.first_violation, 120).replace("|", "\\|")
+            first = first or _one_line(x.reason, 120).replace("|", "\\|")
             out.append(f"| {x.id} | {x.level} | {x.kind} | {_MARK[x.status]} | {x.exercised} | {first} |")
         out.append("")
     return "\n".join(out) + "\n"
@@ -84,9 +87,18 @@ def terminal_table(report: Report) -> list[str]:
         x
         for x in report.lines
         if x.status in ("failed", "unexpected_pass", "known_failing", "warning")
-        or (report.info.full_run and x in unexercised)
+        or (report.info.full_run and x in unexercised and not x.reason)
     ]
-    if unexercised and not report.info.full_run:
+    excused = [x for x in unexercised if x.reason]
+    if excused:
+        lines.append(f"not exercised: {', '.join(x.id for x in excused)}: {excused[0].reason}")
+        unexercised = [x for x in unexercised if not x.reason]
+    stopped = report.results.stopped
+    if stopped:
+        lines.append(f"the run stopped early: {_one_line(stopped, 300)}")
+    if unexercised and not report.info.full_run and stopped:
+        lines.append(f"{len(unexercised)} MUST rule(s) not exercised: the run stopped early")
+    elif unexercised and not report.info.full_run:
         lines.append(
             f"{len(unexercised)} MUST rule(s) not exercised by this partial run: "
             + ", ".join(x.id for x in unexercised)

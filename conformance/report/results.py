@@ -33,7 +33,13 @@ class RunResults:
     tests_selected: int = 0
     tests_deselected: int = 0
     skipped: list[str] = field(default_factory=list)  # "node id: reason" of suite tests skipped
-    replica_deaths: list[str] = field(default_factory=list)
+    replica_deaths: list[str] = field(default_factory=list)  # replica trouble: died, unreachable, silent, not started
+    unexplained: list[str] = field(default_factory=list)  # "node id: why" of failures without a rule verdict
+    suite_errors: list[str] = field(default_factory=list)  # "node id: exception" where the suite itself broke
+    cut_short: list[str] = field(default_factory=list)  # why the run stopped before its end (the deadline)
+    tests_failed: int = 0  # suite tests that failed or errored (xfails excluded)
+    stopped: str = ""  # why the suite stopped the run before its end (fail-fast), if it did
+    fresh_unavailable: str = ""  # why tests needing a never-writable replica did not run, and the remedy
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
     full_run: bool = True  # every suite test file collected whole, nothing deselected
     notes: list[str] = field(default_factory=list)  # lines for the terminal summary (e.g. replay outcomes)
@@ -58,6 +64,10 @@ class RunResults:
             if len([n for n in self.notes if n.startswith("not judged: ")]) < limit and line not in self.notes:
                 self.notes.append(line)
 
+    def add_replica_problem(self, problem: str) -> None:
+        if problem not in self.replica_deaths:
+            self.replica_deaths.append(problem)
+
     def set_artifact(self, rule_id: str, artifact: str) -> None:
         first = self.first.get(rule_id)
         if first is not None and not first.artifact:
@@ -76,7 +86,12 @@ class RunResults:
         self.full_run = self.full_run and other.full_run
         self.notes.extend(other.notes)
         self.skipped.extend(other.skipped)
-        self.replica_deaths.extend(other.replica_deaths)
+        for name in ("replica_deaths", "unexplained", "suite_errors", "cut_short"):
+            mine: list[str] = getattr(self, name)
+            mine.extend(x for x in getattr(other, name) if x not in mine)
+        self.tests_failed += other.tests_failed
+        self.fresh_unavailable = self.fresh_unavailable or other.fresh_unavailable
+        self.stopped = self.stopped or other.stopped
         self.targets.extend(t for t in other.targets if t not in self.targets)
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +106,12 @@ class RunResults:
             "tests_deselected": self.tests_deselected,
             "skipped": self.skipped,
             "replica_deaths": self.replica_deaths,
+            "unexplained": self.unexplained,
+            "suite_errors": self.suite_errors,
+            "cut_short": self.cut_short,
+            "tests_failed": self.tests_failed,
+            "fresh_unavailable": self.fresh_unavailable,
+            "stopped": self.stopped,
             "targets": self.targets,
             "full_run": self.full_run,
             "notes": self.notes,
@@ -109,6 +130,12 @@ class RunResults:
             tests_deselected=data.get("tests_deselected", 0),
             skipped=list(data.get("skipped", [])),
             replica_deaths=list(data.get("replica_deaths", [])),
+            unexplained=list(data.get("unexplained", [])),
+            suite_errors=list(data.get("suite_errors", [])),
+            cut_short=list(data.get("cut_short", [])),
+            tests_failed=data.get("tests_failed", 0),
+            fresh_unavailable=data.get("fresh_unavailable", ""),
+            stopped=data.get("stopped", ""),
             targets=list(data.get("targets", [])),
             full_run=data.get("full_run", True),
             notes=list(data.get("notes", [])),

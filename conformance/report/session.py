@@ -5,8 +5,10 @@ Runs in the controller process only (with xdist, after every worker sent its res
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from conformance.report.build import Report, RunInfo, build_report
 from conformance.report.junit import append_rule_suite
 from conformance.report.render import markdown, terminal_table
+from conformance.report.verdict import SessionEnd
 from conformance.version import suite_version
 
 if TYPE_CHECKING:
@@ -30,32 +33,62 @@ def _seed(config: pytest.Config, derandomized: bool) -> str:
     return "derandomized (fixed per test)" if derandomized else "random (printed with each failure)"
 
 
-def finish(state: ConformanceState, session: pytest.Session) -> Report:
-    from conformance.rules import RULES, section_title
-
+def _info(state: ConformanceState) -> RunInfo:
     s = state.settings()
     results = state.results
-    full = results.full_run and s.profile.name != "quick" and s.replay is None
-    info = RunInfo(
+    return RunInfo(
         suite_version=suite_version(),
         profile=s.profile.name,
         target=", ".join(results.targets) or s.target_description(),
         seed=_seed(state.config, s.profile.derandomize),
         capabilities=s.capabilities,
         known_failing=set(s.known_failing),
-        full_run=full,
+        full_run=results.full_run and s.profile.name != "quick" and s.replay is None,
         strict=s.strict,
         duration_s=time.monotonic() - state.started,
+        bounds=s.bounds.describe(),
     )
+
+
+def _build(state: ConformanceState, end: SessionEnd) -> Report:
+    from conformance.rules import RULES, section_title
+
     titles = {r.section: section_title(r.section) for r in RULES.values()}
-    report = build_report(RULES.values(), titles, results, info)
-    s.artifacts.mkdir(parents=True, exist_ok=True)
-    (s.artifacts / JSON_NAME).write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    (s.artifacts / MD_NAME).write_text(markdown(report))
-    if not report.passed and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if results.tests_run == 0 and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+    return build_report(RULES.values(), titles, state.results, _info(state), end)
+
+
+def finish(state: ConformanceState, session: pytest.Session) -> Report:
+    """The run's report and files; the session's exit status becomes the verdict's."""
+    status = int(session.exitstatus)
+    stopped_by_us = bool(state.results.stopped)
+    interrupted = state.signalled or (
+        "Ctrl-C" if status == pytest.ExitCode.INTERRUPTED and not stopped_by_us else ""
+    )
+    end = SessionEnd(interrupted=interrupted, internal_error=status == pytest.ExitCode.INTERNAL_ERROR)
+    report = _build(state, end)
+    write_report(state.settings().artifacts, report)
+    if not report.verdict.passed or status == pytest.ExitCode.INTERRUPTED:
+        session.exitstatus = report.verdict.exit_code
+    return report
+
+
+def write_report(artifacts: Path, report: Report) -> None:
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / JSON_NAME).write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    (artifacts / MD_NAME).write_text(markdown(report))
+
+
+def clear_report(artifacts: Path) -> None:
+    """Remove an earlier run's report, so that a run refused early never leaves a stale PASS behind."""
+    for name in (JSON_NAME, MD_NAME):
+        with contextlib.suppress(OSError):
+            (artifacts / name).unlink()
+
+
+def refused(state: ConformanceState, problem: str) -> Report:
+    """The report of a run refused before any test ran (bad usage, an unreachable replica)."""
+    report = _build(state, SessionEnd(usage_error=problem))
+    write_report(state.settings().artifacts, report)
     return report
 
 

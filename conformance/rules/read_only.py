@@ -7,6 +7,9 @@ from conformance.rules.rule import Rule
 SECTION = 13
 TITLE = "Read-only mode and AllowWrites"
 
+NEEDS_FRESH_REPLICA: tuple[str, ...] = ("RO-1", "RO-3")
+"""Rules only a replica that never received `AllowWrites` can exercise (it is permanent, RO-2)."""
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="RO-1",

@@ -77,4 +77,22 @@ RULES: tuple[Rule, ...] = (
         upstream=("R45", "R50", "A9"),
         observed_by="robustness probes (test_robustness): a response about the unknown id, or a dead process",
     ),
+    Rule(
+        id="TRANS-6",
+        level="MUST",
+        kind="safety",
+        section=SECTION,
+        summary=(
+            "Every response is a `ProtoComputeResponse` the controller can decode, within the "
+            "controller's bounds: no response larger than it accepts, and no stream carrying more "
+            "responses (or bytes) than it holds (the suite's defaults, 16 MiB per response and "
+            "20,000 responses or 256 MiB per stream, are far above what its workloads need)."
+        ),
+        upstream=("R7", "R8"),
+        observed_by=(
+            "a response that does not decode, or one over the bounds (`--conformance-max-response-bytes`, "
+            "`--conformance-max-stream-responses`, `--conformance-max-stream-bytes`): the controller "
+            "refuses it and closes the stream"
+        ),
+    ),
 )

@@ -115,11 +115,18 @@ def load_scenario(path: str | Path) -> Scenario:
         text = p.read_text()
     except OSError as e:
         raise ScenarioError(str(p), f"cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(str(p), f"not a text file: {e.reason} at byte {e.start}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ScenarioError(str(p), f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    return parse_scenario(data, str(p))
+    except RecursionError:
+        raise ScenarioError(str(p), "not valid JSON for a scenario: nested too deeply") from None
+    try:
+        return parse_scenario(data, str(p))
+    except RecursionError:
+        raise ScenarioError(str(p), "a step is nested too deeply to plan") from None
 
 
 def default_directory() -> Path | None:

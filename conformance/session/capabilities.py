@@ -117,4 +117,8 @@ def load_capabilities(path: str | Path) -> Capabilities:
         raise CapabilitiesError(f"{p}: cannot read capabilities file: {e.strerror}") from None
     except json.JSONDecodeError as e:
         raise CapabilitiesError(f"{p}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise CapabilitiesError(f"{p}: not a capabilities file: JSON nested too deeply") from None
+    except UnicodeDecodeError as e:
+        raise CapabilitiesError(f"{p}: not a text file: {e.reason} at byte {e.start}") from None
     return parse_capabilities(data, str(p))

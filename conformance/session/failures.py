@@ -5,10 +5,16 @@ the executed steps are written as a scenario (the replay file) with the wire his
 to it, the first violation of each rule goes into the run's results, and the test fails with
 the oracle's explanation (rule id first) followed by the one command that replays it. A
 failure whose every rule is listed as known-failing becomes an xfail instead.
+
+Every failure is also classified for the run's verdict: a rule verdict, the replica's death
+(which also stops the run), or a failure without a rule verdict. A replay run (`--replay`)
+saves only the history of what it saw, never a replay file of the replay. The artifact
+budget bounds what is written: a history that does not fit is cut short with a note.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -17,11 +23,13 @@ from typing import Any, NoReturn
 
 import pytest
 
-from conformance.scenarios.format import Scenario, dump_scenario
+from conformance.scenarios.format import Scenario, dump_scenario, format_scenario
+from conformance.session.artifacts import ArtifactBudget
 from conformance.steps.backend import Finding
 from conformance.version import suite_version
 
 Json = Any
+MESSAGE_LIMIT = 8000  # characters of explanation a failure message shows (the history holds the rest)
 
 
 @dataclass
@@ -41,15 +49,25 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "failure"
 
 
-def write_artifacts(artifacts: Path, test_id: str, record: FailureRecord) -> tuple[Path, Path]:
-    """`failures/<test>.replay.json` and `.history.jsonl`; numbered when a name is taken."""
+def write_artifacts(
+    artifacts: Path,
+    test_id: str,
+    record: FailureRecord,
+    budget: ArtifactBudget | None = None,
+    *,
+    replay_file: bool = True,
+) -> tuple[Path, Path]:
+    """`failures/<test>.replay.json` and `.history.jsonl`; numbered when a name is taken.
+
+    Without `replay_file` (a replay run) only the history is written (the replay path is
+    returned all the same, for the history's name)."""
     folder = artifacts / "failures"
     folder.mkdir(parents=True, exist_ok=True)
     base = slug(test_id.split("::")[-1])
     if record.findings:
         base += "-" + record.findings[0].rule_id
     n = 1
-    while (folder / f"{base}.replay.json").exists():
+    while (folder / f"{base}.replay.json").exists() or (folder / f"{base}.history.jsonl").exists():
         n += 1
         base = re.sub(r"~\d+$", "", base) + f"~{n}"
     replay_path = folder / f"{base}.replay.json"
@@ -70,9 +88,27 @@ def write_artifacts(artifacts: Path, test_id: str, record: FailureRecord) -> tup
         },
         source=str(replay_path),
     )
-    dump_scenario(scenario, replay_path)
-    history_path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in record.history))
+    if replay_file and (record.steps or record.rerun):
+        text = format_scenario(scenario)
+        if budget is None or budget.take(len(text)) == len(text):
+            dump_scenario(scenario, replay_path)
+        # else: no room left (--conformance-max-artifact-bytes); the message says it was not saved
+    _write_history(history_path, record.history, budget)
     return replay_path, history_path
+
+
+def _write_history(path: Path, lines: list[str], budget: ArtifactBudget | None) -> None:
+    """The history lines that fit in the budget; if some do not, a note event says how many."""
+    with path.open("w", encoding="utf-8") as f:
+        for n, line in enumerate(lines):
+            text = line if line.endswith("\n") else line + "\n"
+            if budget is not None and budget.take(len(text)) < len(text):
+                left = len(lines) - n
+                note = {"type": "note", "seq": 0, "time": 0.0, "text": f"history cut short: {left} more event(s) "
+                        "left out (--conformance-max-artifact-bytes)"}
+                f.write(json.dumps(note) + "\n")
+                return
+            f.write(text)
 
 
 def replay_command(config: pytest.Config, replay_path: Path) -> str:
@@ -114,15 +150,54 @@ def _target_argv(config: pytest.Config) -> list[str]:
     return argv
 
 
-def fail(request: pytest.FixtureRequest, worker: Any, record: FailureRecord, death: str | None = None) -> NoReturn:
-    """Record the failure in the run's results, save its artifacts, and fail (or xfail) the test."""
+def judged(worker: Any, test_id: str, kind: str, text: str = "") -> None:
+    """Classify a test's failure for the verdict: `violation`, `replica` or `unexplained`."""
+    worker.judged[test_id] = kind
+    if kind == "unexplained":
+        first = next((line for line in text.splitlines() if line.strip()), "failed")
+        entry = f"{test_id}: {first[:300]}"
+        if entry not in worker.results.unexplained:
+            worker.results.unexplained.append(entry)
+
+
+def unavailable(request: pytest.FixtureRequest, worker: Any, verdict: str) -> NoReturn:
+    """The test cannot run: its replica could not be started or is gone (a verdict of its own)."""
+    worker.results.add_replica_problem(verdict)
+    judged(worker, request.node.nodeid, "replica")
+    pytest.fail(verdict, pytrace=False)
+
+
+def fail(
+    request: pytest.FixtureRequest,
+    worker: Any,
+    record: FailureRecord,
+    death: str | None = None,
+    *,
+    replica_problem: bool = True,
+) -> NoReturn:
+    """Record the failure in the run's results, save its artifacts, and fail (or xfail) the test.
+
+    `death` says why the replica is gone, if it is; unless `replica_problem` is false (a probe's
+    own replica, whose death is the probe's verdict), that is a verdict of the run too."""
     test_id = request.node.nodeid
-    replay_path, history_path = write_artifacts(worker.artifacts, test_id, record)
+    replaying = getattr(worker.settings, "replay", None) is not None
+    replay_path, history_path = write_artifacts(
+        worker.artifacts, test_id, record, getattr(worker, "budget", None), replay_file=not replaying
+    )
     for f in record.findings:
         if f.level == "MUST":
-            worker.results.add_violation(f.rule_id, f.text, test_id, str(replay_path))
+            worker.results.add_violation(f.rule_id, f.text, test_id, "" if replaying else str(replay_path))
         else:
             worker.results.add_warning(f.rule_id, f.text, test_id)
+    if death and replica_problem:
+        worker.results.add_replica_problem(death)
+    must = [f for f in record.findings if f.level == "MUST"]
+    if must or (record.findings and worker.settings.strict):
+        judged(worker, test_id, "violation")
+    elif death and replica_problem:
+        judged(worker, test_id, "replica")
+    else:
+        judged(worker, test_id, "unexplained", record.error or (record.findings[0].text if record.findings else ""))
     lines = []
     if death:
         lines.append(death)
@@ -131,11 +206,20 @@ def fail(request: pytest.FixtureRequest, worker: Any, record: FailureRecord, dea
     lines += [f.text for f in record.findings] or [record.error or "failed without a recorded violation"]
     if record.error and record.findings:
         lines.append(record.error)
+    message = "\n".join(lines)
+    if len(message) > MESSAGE_LIMIT:
+        lines = [message[:MESSAGE_LIMIT] + f"... ({len(message)} characters in all; see the history)"]
     lines += ["", f"history: {history_path}"]
-    if record.rerun:
+    if replaying:
+        lines.append(f"replayed: {worker.settings.replay}")
+    elif record.rerun:
         lines.append(f"re-run:  {rerun_command(request.config, f'{request.node.path}::{request.node.name}')}")
-    else:
+    elif replay_path.exists():
         lines.append(f"replay:  {replay_command(request.config, replay_path)}")
+    elif not record.steps:
+        lines.append("replay:  none (no step of an example led to it: it came between examples)")
+    else:
+        lines.append("replay:  not saved (the artifact budget is spent: --conformance-max-artifact-bytes)")
     message = "\n".join(lines)
     rules = {f.rule_id for f in record.findings if f.level == "MUST"}
     known = worker.settings.known_failing

@@ -16,10 +16,11 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
+from conformance.driver.errors import Refused, ReplicaGone, Stop
 from conformance.machines.env import ExampleRecord, MachineEnv
 from conformance.machines.protocol import ProtocolMachine
 from conformance.scenarios.format import Scenario
-from conformance.session.failures import FailureRecord, fail
+from conformance.session.failures import FailureRecord, fail, unavailable
 from conformance.session.profiles import Profile
 from conformance.session.replicas import ReplicaError
 from conformance.session.worker import ReplicaTarget, WorkerContext
@@ -33,10 +34,29 @@ SHRINK_BUDGET = {"quick": 15.0, "ci": 30.0, "deep": 300.0}
 # ---- replicas ----
 
 
+FRESH_REMEDY = (
+    "start the replica afresh before the run and pass --replica-fresh, or let the suite start it "
+    "(--replica-cmd)"
+)
+
+
 @contextlib.contextmanager
-def replica_for(worker: WorkerContext, *, fresh: bool, purpose: str) -> Iterator[ReplicaTarget]:
-    """The replica a test runs against. `fresh`: one that never received AllowWrites (RO rules)."""
+def replica_for(
+    request: pytest.FixtureRequest, worker: WorkerContext, *, fresh: bool, purpose: str
+) -> Iterator[ReplicaTarget]:
+    """The replica a test runs against. `fresh`: one that never received AllowWrites (RO rules).
+
+    A replica the suite did not start is fresh only if the user says so (--replica-fresh):
+    one reused from an earlier run may have received AllowWrites there, and that is permanent
+    (RO-2), so judging it by the read-only rules would blame a correct replica."""
     own_fresh = fresh and worker.settings.owns_replicas
+    if fresh and not worker.settings.knows_fresh:
+        reason = (
+            "not run: needs a replica that never received AllowWrites, and the suite cannot know that of "
+            f"a replica it did not start; {FRESH_REMEDY}"
+        )
+        worker.results.fresh_unavailable = reason
+        pytest.skip(reason)
     target: ReplicaTarget | None = None
     verdict = ""
     try:
@@ -44,7 +64,7 @@ def replica_for(worker: WorkerContext, *, fresh: bool, purpose: str) -> Iterator
     except ReplicaError as e:
         verdict = str(e)
     if target is None:
-        pytest.fail(verdict, pytrace=False)
+        unavailable(request, worker, verdict)
     if own_fresh:
         try:
             yield target
@@ -52,18 +72,30 @@ def replica_for(worker: WorkerContext, *, fresh: bool, purpose: str) -> Iterator
             worker.release(target)
         return
     if fresh and (target.writable or target.tainted):
-        pytest.skip(
-            "needs a replica that never received AllowWrites (read-only rules), but this one became writable "
-            "earlier in the session (AllowWrites is permanent, RO-2); with --replica-addr/--replica-pool run "
-            "read-only tests first (-m conformance_fresh_replica) against a freshly started replica"
+        reason = (
+            "not run: needs a replica that never received AllowWrites (read-only rules), but this one became "
+            "writable earlier in this session (AllowWrites is permanent, RO-2); run the read-only tests first "
+            "(-m conformance_fresh_replica) against a freshly started replica"
         )
+        worker.results.fresh_unavailable = reason
+        pytest.skip(reason)
     yield target
 
 
 def new_backend_factory(worker: WorkerContext, target: ReplicaTarget) -> Callable[[float | None], Backend]:
+    """Backends for one test's examples; none once the replica is gone or the run is out of time
+    (`Stop`: Hypothesis neither shrinks nor retries on it, the test ends at once)."""
     from conformance.steps.driver_backend import DriverBackend
 
     def make(patience: float | None = None) -> Backend:
+        worker.limits().check("starting an example")
+        gone = target.death_verdict()
+        if gone is not None:
+            raise ReplicaGone(gone)
+        refused = getattr(target.driver, "refused", "") if target.driver is not None else ""
+        if refused:
+            why = f"no further example: the controller refused a response of the replica (TRANS-6, {refused})"
+            raise Refused(why, _refusals(target))
         return DriverBackend(worker, target, patience)
 
     return make
@@ -100,7 +132,7 @@ def run_machine(
     *,
     fresh: bool = False,
 ) -> None:
-    with replica_for(worker, fresh=fresh, purpose="readonly" if fresh else "main") as target:
+    with replica_for(request, worker, fresh=fresh, purpose="readonly" if fresh else "main") as target:
         profile = worker.settings.profile
         env = MachineEnv(
             new_backend=new_backend_factory(worker, target),
@@ -119,6 +151,15 @@ def run_machine(
             run_state_machine_as_test(bound, settings=hyp)
         except Exception as exc:  # ConformanceViolation, Flaky, a wait that failed, a stream that ended...
             failure = exc
+        except Stop as stop:  # the replica is gone or the run out of time: report what was found, if anything
+            found = any(r is not None and r.violations for r in (env.first_failure, env.last_failure))
+            if not found and isinstance(stop, Refused):
+                _refused_between_examples(request, worker, target, stop)
+            if not found and not isinstance(stop, ReplicaGone | Refused):
+                raise
+            if env.last_failure is not None and not env.last_failure.violations and found:
+                env.last_failure = None  # the example the stop cut short found nothing: report the one that did
+            failure = stop
         if failure is not None:
             _machine_failed(request, worker, target, env, failure)
 
@@ -149,6 +190,22 @@ def _machine_failed(
     fail(request, worker, failure, death=target.death_verdict())
 
 
+def _refused_between_examples(
+    request: pytest.FixtureRequest, worker: WorkerContext, target: ReplicaTarget, stop: Refused
+) -> None:
+    """The controller refused a response that came after its example had ended (a hostile replica
+    sends when it likes): the TRANS-6 verdict is the test's failure, with nothing to replay."""
+    fail(request, worker, FailureRecord(request.node.name, [], _refusals(target), [], f"{type(stop).__name__}: {stop}"))
+
+
+def _refusals(target: ReplicaTarget) -> list[Finding]:
+    """The oracle's TRANS-6 verdicts on this target, as findings."""
+    from conformance.oracle import format_violation
+
+    violations = getattr(target.driver, "violations", []) if target.driver is not None else []
+    return [Finding(v.rule, v.level, format_violation(v)) for v in violations if v.rule == "TRANS-6"]
+
+
 def _findings(exc: BaseException) -> list[Finding]:
     if isinstance(exc, ConformanceViolation):
         return exc.findings
@@ -171,15 +228,15 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
     missing = worker.settings.capabilities.missing(scenario.features)
     if missing:
         pytest.skip(f"the replica does not declare {', '.join(missing)} (--capabilities)")
-    with replica_for(worker, fresh=scenario.fresh_replica, purpose="scenario") as target:
+    with replica_for(request, worker, fresh=scenario.fresh_replica, purpose="scenario") as target:
         for _ in range(worker.settings.profile.scenario_repeats):
             backend = new_backend_factory(worker, target)(None)
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
-            failure: Exception | None = None
+            failure: BaseException | None = None
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()
-            except Exception as exc:
+            except (Exception, Stop) as exc:
                 failure = exc
             finally:
                 _fold(worker, runner, request.node.nodeid)
@@ -190,6 +247,8 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
             if failure is not None:
                 runner.reset_after_failure()
             backend.close()
+            if isinstance(failure, Stop) and not runner.violations and not isinstance(failure, ReplicaGone | Refused):
+                raise failure  # out of time, nothing found: the test did not finish (not a failure)
             if failure is not None:  # outside the except block: the verdict is not an exception chain
                 _steps_failed(request, worker, target, scenario.name, executed, runner, backend, failure)
 
@@ -210,7 +269,7 @@ def _steps_failed(
     executed: list[Any],
     runner: StepRunner,
     backend: Backend,
-    exc: Exception,
+    exc: BaseException,
 ) -> None:
     findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"

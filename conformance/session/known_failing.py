@@ -39,4 +39,6 @@ def load_known_failing(path: str | Path, known_ids: set[str] | None = None) -> s
         text = p.read_text()
     except OSError as e:
         raise KnownFailingError(f"{p}: cannot read known-failing file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise KnownFailingError(f"{p}: not a text file: {e.reason} at byte {e.start}") from None
     return parse_known_failing(text, str(p), known_ids)

@@ -6,17 +6,21 @@ or pytest.ini); the command line wins over the ini file, which wins over the def
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import pytest
 
+from conformance.session import bounds as b
+from conformance.session.addresses import split_addresses
+from conformance.session.bounds import Bounds
 from conformance.session.capabilities import Capabilities, load_capabilities
 from conformance.session.known_failing import load_known_failing
 from conformance.session.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
-from conformance.session.replicas import EMBEDDED_COMMAND
+from conformance.session.replicas import EMBEDDED_COMMAND, split_pool
 
 # (option, ini name, help). `dest` is the option with dashes turned into underscores.
 _OPTIONS: Final = (
@@ -86,6 +90,38 @@ _OPTIONS: Final = (
         "directory of scenario files to run (default: the scenarios shipped with the suite)",
     ),
     (
+        "--conformance-deadline",
+        "conformance_deadline",
+        "seconds the whole run may take; then it stops with a verdict and its report "
+        f"(default per profile: {', '.join(f'{p} {int(v)}' for p, v in b.DEADLINES.items())})",
+    ),
+    (
+        "--conformance-max-response-bytes",
+        "conformance_max_response_bytes",
+        "largest response accepted, e.g. 16M; a larger one is a TRANS-6 violation "
+        f"(default {b.fmt_size(b.MAX_RESPONSE_BYTES)})",
+    ),
+    (
+        "--conformance-max-stream-responses",
+        "conformance_max_stream_responses",
+        f"responses held per stream; more is a TRANS-6 violation (default {b.MAX_STREAM_RESPONSES})",
+    ),
+    (
+        "--conformance-max-stream-bytes",
+        "conformance_max_stream_bytes",
+        f"response bytes held per stream; more is a TRANS-6 violation (default {b.fmt_size(b.MAX_STREAM_BYTES)})",
+    ),
+    (
+        "--conformance-quote-bytes",
+        "conformance_quote_bytes",
+        f"the most of any one message that verdicts and files quote (default {b.fmt_size(b.QUOTE_BYTES)})",
+    ),
+    (
+        "--conformance-max-artifact-bytes",
+        "conformance_max_artifact_bytes",
+        f"bytes of failure artifacts and replica logs a run may write (default {b.fmt_size(b.MAX_ARTIFACT_BYTES)})",
+    ),
+    (
         "--storage-listen",
         "conformance_storage_listen",
         "HOST:PORT where the suite's storage service listens (default 127.0.0.1:0; use 0.0.0.0:0 for remote replicas)",
@@ -103,7 +139,15 @@ _OPTIONS: Final = (
         "PEM root(s): the storage service requires replicas to present a client certificate signed by them",
     ),
 )
-_FLAGS: Final = (("--conformance-strict", "conformance_strict", "SHOULD-level violations fail the run too"),)
+_FLAGS: Final = (
+    ("--conformance-strict", "conformance_strict", "SHOULD-level violations fail the run too"),
+    (
+        "--replica-fresh",
+        "replica_fresh",
+        "the replica at --replica-addr (or every one of --replica-pool) was freshly started and never "
+        "received AllowWrites: the read-only tests (RO-1, RO-3) may run on it",
+    ),
+)
 REPLAY_OPTION: Final = "--replay"
 ACTIVATING: Final = ("replica_addr", "replica_cmd", "replica_pool", "replay", "conformance_profile")
 
@@ -146,8 +190,11 @@ def raw(config: pytest.Config, opt: str, ini: str) -> str | None:
 
 
 def conformance_requested(config: pytest.Config) -> bool:
-    """Did the user ask for a conformance run (so that bare `pytest --replica-addr X` runs the suite)?"""
-    return any(config.getoption(name, default=None) for name in ACTIVATING)
+    """Did the user ask for a conformance run (so that bare `pytest --replica-addr X` runs the suite)?
+
+    An option given empty (`--replica-addr ''`, an unset variable) counts: it is then a usage
+    error, never a run of something else."""
+    return any(config.getoption(name, default=None) is not None for name in ACTIVATING)
 
 
 @dataclass(frozen=True)
@@ -172,6 +219,8 @@ class Settings:
     storage_tls_cert: Path | None = None
     storage_tls_key: Path | None = None
     storage_tls_client_ca: Path | None = None
+    bounds: Bounds = field(default_factory=Bounds)
+    replica_fresh: bool = False  # --replica-fresh: the running replica(s) never received AllowWrites
 
     @property
     def owns_replicas(self) -> bool:
@@ -181,6 +230,11 @@ class Settings:
     @property
     def command(self) -> str:
         return self.replica_cmd or EMBEDDED_COMMAND
+
+    @property
+    def knows_fresh(self) -> bool:
+        """The suite knows its replica never received AllowWrites: it starts it, or the user says so."""
+        return self.owns_replicas or self.replica_fresh
 
     def target_description(self) -> str:
         if self.replica_addr:
@@ -204,6 +258,18 @@ def _positive_int(value: str | None, option: str) -> int | None:
     return n
 
 
+def artifacts_dir(config: pytest.Config) -> Path:
+    """Where this run's artifacts go: `--conformance-artifacts` (default `conformance-artifacts`),
+    or, for `--replay FILE`, its own folder under it, so that a replay never overwrites the report
+    and the saved failures of the run it replays."""
+    base = Path(raw(config, "--conformance-artifacts", "conformance_artifacts") or "conformance-artifacts").resolve()
+    replay = config.getoption("replay", default=None)
+    if replay:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(str(replay)).name.removesuffix(".json")).strip("-")
+        return base / "replays" / (name or "replay")
+    return base
+
+
 def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Settings:
     """Read and validate every setting; a bad value is a UsageError naming the option."""
 
@@ -220,6 +286,7 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
         examples = _positive_int(get("--conformance-examples"), "--conformance-examples")
         steps = _positive_int(get("--conformance-steps"), "--conformance-steps")
         profile = profile.with_overrides(patience=patience, examples=examples, steps=steps)
+        bounds = _bounds(get, profile.name)
         caps_file = get("--capabilities")
         caps = load_capabilities(caps_file) if caps_file else Capabilities()
         kf_file = get("--known-failing")
@@ -236,15 +303,37 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
             raise pytest.UsageError(f"TLS file not found: {path}")
     storage_tls = _storage_tls(get, owns_embedded=not (get("--replica-addr") or get("--replica-pool")
                                                         or get("--replica-cmd")))
-    strict_cli = config.getoption("conformance_strict", default=None)
-    strict = bool(strict_cli) if strict_cli is not None else bool(config.getini("conformance_strict"))
+    strict = _flag(config, "conformance_strict")
     replay = config.getoption("replay", default=None)
+    if replay is not None:
+        _check_replay(Path(replay))
     runs = config.getoption("replay_runs", default=None)
+    if runs is not None and runs <= 0:
+        raise pytest.UsageError(f"--replay-runs must be a positive integer, got {runs}")
     scenarios = get("--conformance-scenarios")
+    addr, pool, command = get("--replica-addr"), get("--replica-pool"), get("--replica-cmd")
+    try:
+        if addr is not None:
+            addr = ",".join(split_addresses(addr, "--replica-addr", ","))
+        if pool is not None:
+            entries = split_pool(pool)
+            if not entries:
+                raise ValueError("--replica-pool is empty (an unset variable?); expected 'HOST:PORT;HOST:PORT;...'")
+            pool = ";".join(",".join(split_addresses(e, "--replica-pool", ",")) for e in entries)
+        if command is not None and not command.strip():
+            raise ValueError("--replica-cmd is empty (an unset variable?); expected a command with {port}")
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
+    fresh = _flag(config, "replica_fresh")
+    if fresh and not (addr or pool):
+        raise pytest.UsageError(
+            "--replica-fresh declares a replica you started (--replica-addr or --replica-pool); replicas the "
+            "suite starts are fresh anyway"
+        )
     return Settings(
-        replica_addr=get("--replica-addr"),
-        replica_cmd=get("--replica-cmd"),
-        replica_pool=get("--replica-pool"),
+        replica_addr=addr,
+        replica_cmd=command,
+        replica_pool=pool,
         profile=profile,
         tls_ca=Path(tls[0]) if tls[0] else None,
         tls_cert=Path(tls[1]) if tls[1] else None,
@@ -252,16 +341,54 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
         capabilities=caps,
         capabilities_file=Path(caps_file) if caps_file else None,
         known_failing=known,
-        artifacts=Path(get("--conformance-artifacts") or "conformance-artifacts").resolve(),
+        artifacts=artifacts_dir(config),
         scenarios=Path(scenarios) if scenarios else None,
         storage_listen=get("--storage-listen") or "127.0.0.1:0",
         storage_advertise=get("--storage-advertise"),
         strict=strict,
-        replay=Path(replay) if replay else None,
+        replay=Path(replay) if replay is not None else None,
         replay_runs=runs if runs is not None else 3,
         storage_tls_cert=storage_tls[0],
         storage_tls_key=storage_tls[1],
         storage_tls_client_ca=storage_tls[2],
+        bounds=bounds,
+        replica_fresh=fresh,
+    )
+
+
+def _check_replay(path: Path) -> None:
+    """A replay file that cannot be replayed is a usage error (one line), not a failed run."""
+    from conformance.scenarios.format import ScenarioError, load_scenario
+
+    if not str(path).strip():
+        raise pytest.UsageError("--replay is empty (an unset variable?); expected a .replay.json file")
+    try:
+        load_scenario(path)
+    except ScenarioError as e:
+        raise pytest.UsageError(f"--replay: cannot replay {e}") from None
+
+
+def _flag(config: pytest.Config, dest: str) -> bool:
+    cli = config.getoption(dest, default=None)
+    return bool(cli) if cli is not None else bool(config.getini(dest))
+
+
+def _bounds(get: Callable[[str], str | None], profile: str) -> Bounds:
+    def size(opt: str, default: int) -> int:
+        value = get(opt)
+        return b.parse_size(value, opt) if value is not None else default
+
+    deadline = get("--conformance-deadline")
+    count = _positive_int(get("--conformance-max-stream-responses"), "--conformance-max-stream-responses")
+    return Bounds(
+        deadline=b.parse_seconds(deadline, "--conformance-deadline")
+        if deadline is not None
+        else b.DEADLINES.get(profile, b.DEFAULT_DEADLINE),
+        max_response_bytes=size("--conformance-max-response-bytes", b.MAX_RESPONSE_BYTES),
+        max_stream_responses=count if count is not None else b.MAX_STREAM_RESPONSES,
+        max_stream_bytes=size("--conformance-max-stream-bytes", b.MAX_STREAM_BYTES),
+        quote_bytes=size("--conformance-quote-bytes", b.QUOTE_BYTES),
+        max_artifact_bytes=size("--conformance-max-artifact-bytes", b.MAX_ARTIFACT_BYTES),
     )
 
 

@@ -19,12 +19,18 @@ Hooks here are thin; the work lives in `options`, `worker`, `report`, `machines`
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 import pytest
 
+from conformance.driver.errors import ReplicaGone, RunDeadline, Stop
 from conformance.report.results import RunResults
 from conformance.session.options import ACTIVATING, Settings, add_options, conformance_requested, resolve
 from conformance.session.replicas import ReplicaError, ReplicaUsageError, check_worker_assignment
@@ -50,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Bare `pytest --replica-addr X` means "run the suite": add its directory when no path is given."""
     ns = early_config.known_args_namespace
-    requested = any(getattr(ns, name, None) for name in (*ACTIVATING, "conformance"))
+    requested = any(getattr(ns, name, None) is not None for name in (*ACTIVATING, "conformance"))
     if not requested:
         return
     if getattr(ns, "file_or_dir", None):
@@ -66,8 +72,16 @@ def pytest_configure(config: pytest.Config) -> None:
     state = ConformanceState(config)
     config.pluginmanager.register(state, STATE_NAME)
     if conformance_requested(config) or config.getoption("conformance", default=None):
+        state.requested = True
+        if not hasattr(config, "workerinput"):
+            from conformance.report.session import clear_report
+            from conformance.session.options import artifacts_dir
+
+            # An earlier run's report must not outlive a run refused below (a stale PASS in CI).
+            clear_report(artifacts_dir(config))
         state.settings()  # validate options early: a bad option is a usage error, not a test failure
         state.check_workers()
+        state.catch_sigterm()
 
 
 def state_of(config: pytest.Config) -> ConformanceState:
@@ -94,6 +108,9 @@ class ConformanceState:
         self.active = False  # suite tests were collected in this process (or by a worker)
         self.started = time.monotonic()
         self.report: Any = None
+        self.requested = False  # a conformance option was given (the suite runs, or it is a usage error)
+        self.signalled = ""  # the signal that cut the run short, if one did
+        self._old_sigterm: Any = None
 
     # ---- settings and workers ----
 
@@ -127,8 +144,45 @@ class ConformanceState:
             from conformance.session.worker import WorkerContext
 
             self.check_workers()
-            self._worker = WorkerContext(self.settings(), worker_id=self.worker_id, results=self.results)
+            self._worker = WorkerContext(
+                self.settings(),
+                worker_id=self.worker_id,
+                results=self.results,
+                started=self.started,
+                workers=self.worker_count(),
+            )
         return self._worker
+
+    # ---- signals and preflight ----
+
+    def catch_sigterm(self) -> None:
+        """SIGTERM (a CI job's timeout) ends the run like Ctrl-C: the report is still written."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._old_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        if self.signalled:
+            return  # already winding down: let it finish writing the report
+        self.signalled = "SIGTERM"
+        raise KeyboardInterrupt("SIGTERM")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Before the first test, once per run (not in xdist workers): can the replica(s) given
+        by address be reached, and do they serve the compute protocol? Else one line, exit 4."""
+        if not self.requested or hasattr(self.config, "workerinput") or self.config.option.collectonly:
+            return
+        if not _suite_in_args(self.config):
+            return  # only the user's own tests run: the replica is theirs to use
+        from conformance.session.preflight import first_problem
+
+        problem = first_problem(self.settings())
+        if problem is not None:
+            from conformance.report.session import refused
+
+            refused(self, problem)
+            raise pytest.UsageError(problem)
 
     # ---- collection ----
 
@@ -172,6 +226,45 @@ class ConformanceState:
 
     # ---- outcomes ----
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        except Stop as stop:
+            self._stopped(item, stop)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        except Stop as stop:
+            self._stopped(item, stop)
+
+    def _stopped(self, item: pytest.Item, stop: Stop) -> NoReturn:
+        """A test the run's deadline cut short did not finish (skipped, with the reason); one cut
+        short because its replica is gone fails with that verdict, without a traceback. (A Stop
+        must never reach pytest itself, which would take it for Ctrl-C.)"""
+        if isinstance(stop, RunDeadline):
+            pytest.skip(f"not finished: {self._deadline_passed()} ({stop})")
+        if isinstance(stop, ReplicaGone):
+            self.results.add_replica_problem(str(stop))
+            if self._worker is not None:
+                self._worker.judged[item.nodeid] = "replica"
+        elif self._worker is not None:  # Refused: the TRANS-6 verdict stands
+            self._worker.judged[item.nodeid] = "violation"
+            for f in getattr(stop, "findings", []):
+                self.results.add_violation(f.rule_id, f.text, item.nodeid)
+        pytest.fail(str(stop), pytrace=False)
+
+    def _deadline_passed(self) -> str:
+        s = self.settings()
+        reason = (
+            f"the whole-run deadline ({s.bounds.deadline:g} s, --conformance-deadline) passed before the run finished"
+        )
+        if reason not in self.results.cut_short:
+            self.results.cut_short.append(reason)
+        return reason
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.active or "conformance" not in report.keywords:
             return
@@ -181,6 +274,45 @@ class ConformanceState:
                 self.results.skipped.append(f"{report.nodeid}: {reason}")
             elif report.when == "call" or report.failed:
                 self.results.tests_run += 1
+        if report.failed:
+            self._count_failure(report)
+
+    def _count_failure(self, report: pytest.TestReport) -> None:
+        """Every failed suite test counts against PASS; one the suite did not judge (a traceback)
+        is the suite's own error."""
+        self.results.tests_failed += 1
+        judged = self._worker.judged if self._worker is not None else {}
+        if report.nodeid in judged:
+            return
+        text = report.longreprtext or ""
+        if any(problem in text for problem in self.results.replica_deaths):
+            return  # a fixture that could not get its replica (module-scoped: one verdict, many tests)
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = getattr(crash, "message", "") or (text.strip().splitlines() or ["failed"])[-1]
+        entry = f"{report.nodeid}: {message.splitlines()[0][:300] if message else 'failed'}"
+        self.results.suite_errors.append(entry)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        """Fail fast: once the replica is gone (dead, unreachable, silent, never started) or the
+        run is out of time, no further test starts; the verdict says why."""
+        result = yield
+        if not is_suite_item(item) or self._worker is None:
+            return result
+        problem = self._worker.problem()
+        if problem is not None:
+            self.results.add_replica_problem(problem)
+        stop = ""
+        if self.results.replica_deaths:
+            stop = f"the replica is gone: {self.results.replica_deaths[0]}"[:500]
+        elif self.results.violations.get("TRANS-6"):
+            stop = "the replica sent what the controller cannot take (TRANS-6)"
+        elif self._worker.limits().expired():
+            stop = self._deadline_passed()
+        if stop:
+            item.session.shouldstop = stop
+            self.results.stopped = self.results.stopped or stop
+        return result
 
     # ---- the end ----
 
@@ -200,11 +332,23 @@ class ConformanceState:
             if self.active:
                 workeroutput["compute_conformance"] = self.results.to_json()
             return
-        if not self.active or self.config.option.collectonly:
+        interrupted = self.requested and session.exitstatus == pytest.ExitCode.INTERRUPTED
+        if not (self.active or interrupted) or self.config.option.collectonly:
             return
         from conformance.report.session import finish
 
         self.report = finish(self, session)
+
+    def _sweep(self) -> None:
+        """Stop replicas that xdist workers could not stop (they were killed: Ctrl-C, SIGTERM).
+        Runs last (unconfigure), once the workers are gone, so it never pulls a replica from
+        under a test."""
+        from conformance.session.replicas import sweep
+        from conformance.session.worker import REGISTRY
+
+        with contextlib.suppress(pytest.UsageError):
+            for leftover in sweep(self.settings().artifacts / REGISTRY):
+                print(f"compute-conformance: stopped a replica its worker left running: {leftover}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
@@ -214,12 +358,33 @@ class ConformanceState:
         terminal_summary(self, terminalreporter)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._old_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._old_sigterm)
+            self._old_sigterm = None
         if self._worker is not None:
             self._worker.close()
+        if self.requested and not hasattr(config, "workerinput"):
+            self._sweep()
         if self.report is not None:
             from conformance.report.session import append_junit
 
             append_junit(self)
+
+
+def _suite_in_args(config: pytest.Config) -> bool:
+    """Will the suite be collected: is its directory (or a module of it, or a directory above it)
+    among the arguments? Known before collection, which xdist's controller never does."""
+    for arg in config.args:
+        base = str(arg).split("::", 1)[0]
+        if config.option.pyargs and base.startswith("conformance"):
+            return True
+        try:
+            path = Path(base).resolve()
+        except (OSError, ValueError):
+            continue
+        if path == SUITE_DIR or path.is_relative_to(SUITE_DIR) or SUITE_DIR.is_relative_to(path):
+            return True
+    return False
 
 
 def _known_rule_ids() -> set[str] | None:
@@ -244,13 +409,15 @@ def conformance_worker(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def conformance_replica(conformance_worker: Any) -> Any:
+def conformance_replica(request: pytest.FixtureRequest, conformance_worker: Any) -> Any:
     """This worker's replica (started on first use); a dead replica fails the test with its verdict."""
+    from conformance.session.failures import unavailable
+
     try:
         return conformance_worker.replica()
     except ReplicaError as e:
         verdict = str(e)
-    pytest.fail(verdict, pytrace=False)
+    unavailable(request, conformance_worker, verdict)
 
 
 @pytest.fixture(scope="session")

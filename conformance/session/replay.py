@@ -4,7 +4,10 @@ A replay file is a scenario (the shrunk steps of a failing example), so replayin
 Hypothesis database and survives suite upgrades. Replicas are asynchronous: a failure may
 depend on timing, so the file runs N times (`--replay-runs`, default 3), each on a fresh
 iteration, and the verdict is "reproduced k of N". The test fails when k > 0, like any
-regression test, with the first reproduction's violation and its own saved artifacts.
+regression test, with the first reproduction's violation. A replay keeps its artifacts apart
+from the run that saved the file (`ARTIFACTS/replays/NAME/`: its report and the history of
+what it saw, never a replay file of the replay). The file was checked when the run started
+(a file that cannot be replayed is a usage error).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.driver.errors import ReplicaGone, Stop
 from conformance.scenarios.format import ScenarioError, load_scenario
-from conformance.session.failures import FailureRecord, fail
+from conformance.session.failures import FailureRecord, fail, unavailable
 from conformance.session.harness import new_backend_factory, replica_for
 from conformance.session.worker import WorkerContext
 from conformance.steps.catalog import Catalog
@@ -29,15 +33,26 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
     original = set(scenario.rules)
     outcomes: list[str] = []
     first: FailureRecord | None = None
-    with replica_for(worker, fresh=scenario.fresh_replica, purpose="replay") as target:
+    stopped: Stop | None = None
+    with replica_for(request, worker, fresh=scenario.fresh_replica, purpose="replay") as target:
         for i in range(runs):
-            backend = new_backend_factory(worker, target)(None)
+            try:
+                backend = new_backend_factory(worker, target)(None)
+            except Stop as exc:  # the replica is gone, or refused, or the run out of time
+                if first is None:
+                    raise
+                outcomes.append(f"not run: {exc}")
+                break
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()
                 outcomes.append("passed")
-            except Exception as exc:
+            except (Exception, Stop) as exc:
+                if isinstance(exc, Stop) and not runner.violations:
+                    stopped = exc
+                    outcomes.append(f"not finished: {exc}")
+                    break
                 findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
                 rules = {f.rule_id for f in findings}
                 if findings and (not original or rules & original):
@@ -63,8 +78,13 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
                 backend.close()
             if target.death_verdict():
                 break
+    if stopped is not None and first is None and not isinstance(stopped, ReplicaGone):
+        raise stopped
+    if first is None and (gone := target.death_verdict()) is not None:
+        unavailable(request, worker, gone)
     reproduced = sum(1 for o in outcomes if o.startswith("reproduced"))
-    summary = f"replay {path}: reproduced {reproduced} of {len(outcomes)}"
+    done = sum(1 for o in outcomes if not o.startswith("not "))
+    summary = f"replay {path}: reproduced {reproduced} of {done}"
     details = "; ".join(f"run {i + 1}: {o}" for i, o in enumerate(outcomes))
     worker.results.notes.append(f"{summary} ({details})")
     if first is not None:

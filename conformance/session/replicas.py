@@ -13,8 +13,10 @@ own. Three ways to get one:
   already holds gRPC objects), captures its output to a per-worker log file, and stops it
   with SIGTERM, then SIGKILL after a bound.
 
-A replica that dies takes down only its own worker's tests, with a verdict naming the exit
-code and the log file.
+A replica that dies is a verdict of its own ("replica died"), naming the exit status, the
+last lines of its log and the log file; the run then stops (there is nothing left to test).
+Its output is copied to the log through pipes, so that the artifact budget bounds the log
+too: past it, only a count of what was left out and the last lines are written.
 """
 
 from __future__ import annotations
@@ -29,12 +31,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
+from conformance.session.artifacts import ArtifactBudget
+
 EMBEDDED_COMMAND: Final = "{python} -m reference_replica --listen 127.0.0.1:{port} --storage-allow {storage}"
 _ADDRESS_RE: Final = re.compile(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
+_CHUNK: Final = 65536
+_FIRST_LINE_MAX: Final = 4096  # bytes of stdout searched for the address line
+TAIL_LINES: Final = 12  # log lines a death verdict quotes
+TAIL_BYTES: Final = 2048
 
 
 class ReplicaError(RuntimeError):
@@ -117,13 +126,18 @@ class ReplicaProcess:
     stop_timeout: float = 5.0
     env: dict[str, str] | None = None
     storage: str = ""  # substituted for {storage}: the storage service this replica is to dial
+    budget: ArtifactBudget | None = None
+    registry: Path | None = None  # a directory where the running process is noted (see `sweep`)
     address: str = ""
     argv: list[str] = field(default_factory=list)
     _proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    _log_lock: threading.Lock = field(default_factory=threading.Lock)
     _first_line: str | None = None
     _line_seen: threading.Event = field(default_factory=threading.Event)
-    _pump: threading.Thread | None = None
+    _pumps: list[threading.Thread] = field(default_factory=list)
+    _tail: deque[bytes] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    _left_out: int = 0  # bytes of output not written to the log (artifact budget spent)
 
     def start(self) -> str:
         """Start the process and return its address once it accepts connections."""
@@ -134,8 +148,7 @@ class ReplicaProcess:
         ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self._log.write(f"# {shlex.join(self.argv)}\n".encode())
-        self._log.flush()
+        self._write(f"# {shlex.join(self.argv)}\n".encode())
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         try:
@@ -143,28 +156,76 @@ class ReplicaProcess:
                 self.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=self._log,
+                stderr=subprocess.PIPE,
                 env=env,
                 start_new_session=True,
             )
         except OSError as e:
-            raise ReplicaError(f"cannot start replica command {shlex.join(self.argv)!r}: {e}") from None
-        self._pump = threading.Thread(target=self._pump_stdout, name=f"replica-stdout-{self._proc.pid}", daemon=True)
-        self._pump.start()
+            raise ReplicaError(
+                f"replica could not be started: cannot start replica command {shlex.join(self.argv)!r}: {e}"
+            ) from None
+        self._register()
+        for name, pipe in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
+            pump = threading.Thread(
+                target=self._pump, args=(pipe, name == "stdout"), name=f"replica-{name}-{self._proc.pid}", daemon=True
+            )
+            pump.start()
+            self._pumps.append(pump)
         self.address = self._await_address(port, wants_port0)
         return self.address
 
-    def _pump_stdout(self) -> None:
-        """Copy stdout to the log (so the pipe never fills), remembering the first line."""
-        assert self._proc is not None and self._proc.stdout is not None and self._log is not None
-        for raw in self._proc.stdout:
-            if self._first_line is None:
-                self._first_line = raw.decode(errors="replace").strip()
-                self._line_seen.set()
-            with contextlib.suppress(ValueError):  # log closed during stop
-                self._log.write(raw)
+    def _register(self) -> None:
+        """Note the process in the registry, so that `sweep` can stop it if this worker is killed
+        before it could (xdist's controller kills its workers when it is interrupted)."""
+        if self.registry is None or self._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self.registry.mkdir(parents=True, exist_ok=True)
+            (self.registry / str(self._proc.pid)).write_text(_cmdline(self._proc.pid) or shlex.join(self.argv))
+
+    def _unregister(self) -> None:
+        if self.registry is not None and self._proc is not None:
+            with contextlib.suppress(OSError):
+                (self.registry / str(self._proc.pid)).unlink()
+
+    def _pump(self, pipe: IO[bytes] | None, stdout: bool) -> None:
+        """Copy one output pipe to the log (so the pipe never fills), in chunks (a line may be
+        endless), keeping the last lines for the death verdict; stdout's first line is the
+        replica's address, if it prints one."""
+        assert pipe is not None
+        head = b""
+        partial = b""
+        while chunk := pipe.read1(_CHUNK) if hasattr(pipe, "read1") else pipe.read(_CHUNK):
+            if stdout and self._first_line is None:
+                head += chunk
+                if b"\n" in head or len(head) >= _FIRST_LINE_MAX:
+                    self._first_line = head.split(b"\n", 1)[0][:_FIRST_LINE_MAX].decode(errors="replace").strip()
+                    self._line_seen.set()
+            lines = (partial + chunk).split(b"\n")
+            partial = lines.pop()[-TAIL_BYTES:]
+            self._tail.extend(line[-TAIL_BYTES:] for line in lines)
+            self._write(chunk)
+        if partial:
+            self._tail.append(partial)
+        if stdout:
+            self._line_seen.set()
+
+    def _write(self, data: bytes) -> None:
+        with self._log_lock:
+            if self._log is None:
+                return
+            n = self.budget.take(len(data)) if self.budget is not None else len(data)
+            self._left_out += len(data) - n
+            with contextlib.suppress(ValueError, OSError):
+                if n:
+                    self._log.write(data[:n])
                 self._log.flush()
-        self._line_seen.set()
+
+    def log_tail(self) -> str:
+        """The last lines the replica printed (bounded), for a verdict."""
+        lines = [raw.decode(errors="replace").rstrip() for raw in list(self._tail)]
+        text = " | ".join(line for line in lines if line and not line.startswith("# "))
+        return text[-TAIL_BYTES:]
 
     def _await_address(self, port: int, needs_line: bool) -> str:
         deadline = time.monotonic() + self.start_timeout
@@ -178,11 +239,18 @@ class ReplicaProcess:
                 return polled
             code = self.returncode()
             if code is not None:
-                raise ReplicaError(f"replica exited with code {code} before it accepted connections; {self.log_hint()}")
+                for pump in self._pumps:
+                    pump.join(0.5)
+                raise ReplicaError(
+                    f"replica could not be started: it exited with code {code} before it accepted connections; "
+                    f"{self.log_hint()}"
+                )
             self._line_seen.wait(0.05)
         self.stop()
         what = "print its address on the first stdout line" if needs_line else f"accept connections on {polled}"
-        raise ReplicaError(f"replica did not {what} within {self.start_timeout:.0f} s; {self.log_hint()}")
+        raise ReplicaError(
+            f"replica could not be started: it did not {what} within {self.start_timeout:g} s; {self.log_hint()}"
+        )
 
     @property
     def pid(self) -> int | None:
@@ -195,7 +263,8 @@ class ReplicaProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def log_hint(self) -> str:
-        return f"its log: {self.log_path}"
+        tail = self.log_tail()
+        return (f"its last output: {tail}; " if tail else "") + f"its log: {self.log_path}"
 
     def death_verdict(self) -> str | None:
         """None while the process runs; else the one-line verdict for every test that needed it."""
@@ -203,7 +272,19 @@ class ReplicaProcess:
         if code is None:
             return None
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        return f"replica process {self.pid} ({self.address}) {how}; {self.log_hint()}"
+        for pump in self._pumps:  # its last words are in the pipes: let the pumps drain them
+            pump.join(0.5)
+        return f"replica died: process {self.pid} ({self.address}) {how}; {self.log_hint()}"
+
+    def wait_exit(self, seconds: float) -> int | None:
+        """The exit code if the process ends within `seconds` (a stream that broke because the
+        process is dying shows that before the process has finished exiting)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            code = self.returncode()
+            if code is not None or time.monotonic() >= deadline:
+                return code
+            time.sleep(0.02)
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after `stop_timeout`; returns the exit code."""
@@ -217,11 +298,61 @@ class ReplicaProcess:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 proc.wait(self.stop_timeout)
-        if self._pump is not None:
-            self._pump.join(self.stop_timeout)
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._unregister()
+        for pump in self._pumps:
+            pump.join(self.stop_timeout)
+        if proc is not None:
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        with self._log_lock:
+            if self._log is not None:
+                if self._left_out:
+                    lines = b"\n".join(self._tail)
+                    note = (
+                        f"\n# {self._left_out} bytes of output left out (--conformance-max-artifact-bytes); "
+                        "the last lines:\n"
+                    )
+                    with contextlib.suppress(OSError, ValueError):
+                        self._log.write(note.encode() + lines + b"\n")
+                self._log.close()
+                self._log = None
         return None if proc is None else proc.returncode
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def sweep(registry: Path, grace: float = 3.0) -> list[str]:
+    """Stop every replica process noted in `registry` that still runs (its worker was killed
+    before it could stop it): SIGTERM to its process group, then SIGKILL after `grace`. A noted
+    pid whose command line changed belongs to another process now, and is left alone."""
+    stopped: list[str] = []
+    try:
+        notes = list(registry.iterdir())
+    except OSError:
+        return stopped
+    for note in notes:
+        with contextlib.suppress(OSError, ValueError):
+            pid, cmdline = int(note.name), note.read_text()
+            note.unlink()
+            if _cmdline(pid) != cmdline:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+                stopped.append(f"{pid} ({cmdline})")
+    deadline = time.monotonic() + grace
+    for entry in stopped:
+        pid = int(entry.split(" ", 1)[0])
+        while time.monotonic() < deadline and _cmdline(pid):
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if _cmdline(pid):
+                os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        registry.rmdir()
+    return stopped

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from conformance import quotes
+from conformance.driver.limits import Limits
 from conformance.report.results import RunResults
+from conformance.session.artifacts import ArtifactBudget
 from conformance.session.options import Settings
 from conformance.session.replicas import ReplicaError, ReplicaProcess, free_port, pool_address, worker_index
 from conformance.steps.catalog import Ids
+
+REGISTRY = ".replicas"  # under the artifacts: the replica processes running (see replicas.sweep)
+EXIT_GRACE = 1.0
+"""Seconds a stream that broke gets for its replica process to finish exiting: the socket
+closes a moment before the exit status exists."""
 
 
 @dataclass
@@ -32,6 +44,7 @@ class ReplicaTarget:
     storage: Any = None  # StorageHarness, started with the target
     driver: Any = None  # conformance.driver.Replica, created on first use
     unreachable: str | None = None  # why the driver could not connect (later tests fail fast)
+    silent: str | None = None  # it never answered anything although answers were owed
     evidence: tuple[str, str] | None = None  # (shard id, global id) of the empty shard close() peeks at
 
     @property
@@ -39,10 +52,36 @@ class ReplicaTarget:
         return ",".join(self.addresses)
 
     def death_verdict(self) -> str | None:
-        """Why this replica can no longer be tested (its process died, or it cannot be reached)."""
+        """Why this replica can no longer be tested (its process died, it cannot be reached, it
+        vanished under a stream, or it never answers), or None."""
         if self.process is not None and (verdict := self.process.death_verdict()) is not None:
             return verdict
-        return self.unreachable
+        gone = getattr(self.driver, "gone", "") if self.driver is not None else ""
+        return self.unreachable or gone or self.silent
+
+    def process_died(self) -> bool:
+        """The suite's own process for it exited (as opposed to: unreachable, silent, not a replica)."""
+        return self.process is not None and self.process.returncode() is not None
+
+    def gone_check(self, code: str) -> str | None:
+        """For the driver: after a stream ended with `code` on the replica's side, is the replica gone?"""
+        received = getattr(self.driver, "received", 1) if self.driver is not None else 1
+        if code == "UNIMPLEMENTED" and not received:
+            return f"replica does not serve the compute protocol: {self.description} answered UNIMPLEMENTED"
+        if self.process is not None:
+            # A dying process shows as a broken connection (UNAVAILABLE) a moment before its exit
+            # status exists; any other end is the replica's own decision, made while alive.
+            if self.process.wait_exit(EXIT_GRACE if code == "UNAVAILABLE" else 0.0) is not None:
+                return self.process.death_verdict()
+            return None
+        if code == "UNAVAILABLE":
+            refusing = [a for a in self.addresses if not _accepts(a)]
+            if refusing:
+                return (
+                    f"replica unreachable: {', '.join(refusing)} refuses connections since the stream ended "
+                    f"({code}); did the replica process die? ({self.description})"
+                )
+        return None
 
 
 @dataclass
@@ -51,6 +90,10 @@ class WorkerContext:
     worker_id: str = "main"
     results: RunResults = field(default_factory=RunResults)
     ids: Ids = field(default_factory=Ids)
+    started: float = field(default_factory=time.monotonic)  # the session's start: the deadline counts from it
+    workers: int = 1  # xdist workers sharing the artifact budget
+    budget: ArtifactBudget | None = None
+    judged: dict[str, str] = field(default_factory=dict)  # node id -> how its failure counts (failures.judged)
     _harnesses: list[Any] = field(default_factory=list)
     _main: ReplicaTarget | None = None
     _extra: list[ReplicaTarget] = field(default_factory=list)
@@ -59,7 +102,26 @@ class WorkerContext:
 
     def __post_init__(self) -> None:
         self.ids = Ids(prefix=f"{self.ids.prefix}-{self.worker_id}")
+        if self.budget is None:
+            self.budget = ArtifactBudget(self.settings.bounds.max_artifact_bytes // max(1, self.workers))
+        quotes.set_limit(self.settings.bounds.quote_bytes)
+        # Hypothesis caches what it learns (constants, ...) under its home directory, by default
+        # .hypothesis/ in the working directory: keep it with the run's other files.
+        set_hypothesis_home_dir(self.artifacts / "hypothesis-home")
         atexit.register(self.close)  # a crashed session still stops the replicas it started
+
+    @property
+    def deadline_at(self) -> float:
+        return self.started + self.settings.bounds.deadline
+
+    def limits(self) -> Limits:
+        return self.settings.bounds.limits(self.deadline_at)
+
+    def problem(self) -> str | None:
+        """Why this worker's main replica can no longer be tested, once it cannot (fail-fast)."""
+        if self._startup_error is not None:
+            return self._startup_error
+        return self._main.death_verdict() if self._main is not None else None
 
     @property
     def artifacts(self) -> Path:
@@ -109,13 +171,13 @@ class WorkerContext:
                 self._main = self._obtain(storage.address)
             except ReplicaError as e:
                 self._startup_error = str(e)
+                self.results.add_replica_problem(str(e))
                 raise
             self._main.storage = storage
             self.results.targets.append(self._main.description)
         verdict = self._main.death_verdict()
         if verdict is not None:
-            if verdict not in self.results.replica_deaths:
-                self.results.replica_deaths.append(verdict)
+            self.results.add_replica_problem(verdict)
             raise ReplicaError(verdict)
         return self._main
 
@@ -149,11 +211,34 @@ class WorkerContext:
         return self._start(f"replica-{self.worker_id}.log", "main", storage)
 
     def _start(self, log_name: str, purpose: str, storage: str) -> ReplicaTarget:
-        proc = ReplicaProcess(self.settings.command, self.artifacts / log_name, storage=storage)
+        from conformance.driver.preflight import check_address
+
+        limits = self.limits()
+        limits.check(f"starting a replica ({purpose})")
+        proc = ReplicaProcess(
+            self.settings.command,
+            self.artifacts / log_name,
+            start_timeout=limits.bound(30.0),
+            budget=self.budget,
+            registry=self.artifacts / REGISTRY,
+            storage=storage,
+        )
         self._started.append(proc)
         address = proc.start()
         what = "embedded reference replica" if self.settings.replica_cmd is None else "replica"
+        # It listens; does it speak gRPC (and the TLS the suite will use)? A command that starts
+        # something else gets one line, not a run of failing tests.
+        problem = check_address(address, self.tls(), timeout=limits.bound(5.0), service=False)
+        if problem is not None:
+            proc.stop()
+            raise ReplicaError(f"replica could not be started: {address} (pid {proc.pid}): {problem}")
         return ReplicaTarget([address], f"{what} {address} (pid {proc.pid}, {purpose})", proc)
+
+    def tls(self) -> Any:
+        """The driver's TlsConfig for the replicas, or None (plaintext)."""
+        from conformance.session.preflight import tls_of
+
+        return tls_of(self.settings)
 
     def close(self) -> None:
         for target in [*self._extra, *([self._main] if self._main else [])]:
@@ -178,3 +263,12 @@ def _close_target(target: ReplicaTarget) -> None:
     if target.storage is not None:
         with contextlib.suppress(Exception):
             target.storage.stop()
+
+
+def _accepts(address: str, timeout: float = 0.5) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False

@@ -19,8 +19,8 @@ from typing import Any
 from compute_protocol.v1 import command_pb2
 
 from conformance import history
-from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError
-from conformance.oracle import format_violation
+from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError, WaitTimeout
+from conformance.oracle import Violation, format_violation
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
 from conformance.steps.plans import ColType
 from conformance.wire import commands
@@ -38,7 +38,14 @@ def driver_for(worker: Any, target: Any) -> Replica:
         tls = None
         if s.tls_ca or s.tls_cert:
             tls = TlsConfig(root_certificates=s.tls_ca, client_certificate=s.tls_cert, client_key=s.tls_key)
-        replica = Replica(target.addresses, patience=s.profile.patience, tls=tls, writable=target.writable)
+        replica = Replica(
+            target.addresses,
+            patience=s.profile.patience,
+            tls=tls,
+            writable=target.writable,
+            limits=worker.limits(),
+            gone=target.gone_check,
+        )
         replica.recorder.keep = False  # the session can be long: examples keep their own events
         target.storage.add_listener(replica.storage_listener)
         target.driver = replica
@@ -78,7 +85,7 @@ class DriverBackend:
         try:
             self.stream = self.replica.connect(pause=pause)
         except ConnectError as e:
-            self.target.unreachable = f"{e} ({self.target.description})"
+            self.target.unreachable = f"replica unreachable: {e} ({self.target.description})"
             raise WaitFailed(self.target.unreachable) from None
         self._streams.append(self.stream)
         for cmd in replay:
@@ -97,6 +104,7 @@ class DriverBackend:
         older = [ps for stream in self._streams[:-1] for ps in stream.processes]
         deadline = time.monotonic() + self.patience
         while any(ps.open for ps in older) and time.monotonic() < deadline:
+            self.replica.limits.check("waiting for older streams to end")
             time.sleep(_POLL)
 
     def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:
@@ -131,7 +139,7 @@ class DriverBackend:
         try:
             a = self._guard(f"peek {name}").wait_peek(uuid)
         except WaitError as e:
-            raise _failed(f"peek {name}", e) from None
+            raise self._failed(f"peek {name}", e) from None
         return PeekAnswer(a.kind, tuple(a.rows.items()), a.error)
 
     def wait_frontier(self, gid: str, name: str, kinds: Sequence[str], at_least: Frontier) -> None:
@@ -141,7 +149,7 @@ class DriverBackend:
             try:
                 self._guard(f"{name} frontiers").wait_frontier(gid, kind, at_least - 1)
             except WaitError as e:
-                raise _failed(f"the {kind} frontier of {name} ({gid}) to reach {fmt(at_least)}", e) from None
+                raise self._failed(f"the {kind} frontier of {name} ({gid}) to reach {fmt(at_least)}", e) from None
 
     def wait_subscribe(self, gid: str, name: str, at_least: Frontier) -> None:
         if at_least == 0:
@@ -149,13 +157,13 @@ class DriverBackend:
         try:
             self._guard(f"subscribe {name}").wait_subscribe(gid, at_least - 1)
         except WaitError as e:
-            raise _failed(f"subscribe {name} ({gid}) to reach {fmt(at_least)}", e) from None
+            raise self._failed(f"subscribe {name} ({gid}) to reach {fmt(at_least)}", e) from None
 
     def wait_copy_to(self, gid: str, name: str) -> CopyToAnswer:
         try:
             a = self._guard(f"copy-to {name}").wait_copy_to(gid)
         except WaitError as e:
-            raise _failed(f"the answer of copy-to {name} ({gid})", e) from None
+            raise self._failed(f"the answer of copy-to {name} ({gid})", e) from None
         return CopyToAnswer(a.kind, a.count, a.error)
 
     def wait_shard(self, shard_id: str, name: str, at_least: Frontier) -> None:
@@ -164,6 +172,7 @@ class DriverBackend:
             upper = self.storage.upper(shard_id)
             if upper >= at_least:
                 return
+            self.replica.limits.check(f"waiting for shard {name} to reach {fmt(at_least)}")
             if time.monotonic() > deadline:
                 raise WaitFailed(
                     f"waited {self.patience:g} s for shard {name} ({shard_id}) to reach upper "
@@ -175,7 +184,7 @@ class DriverBackend:
         try:
             self._guard("quiet").wait_quiet(seconds)
         except WaitError as e:
-            raise _failed(f"{seconds:g} s without responses", e) from None
+            raise self._failed(f"{seconds:g} s without responses", e) from None
 
     def settle(self) -> None:
         if self.stream is None:
@@ -184,13 +193,32 @@ class DriverBackend:
         try:
             self.stream.settle()
         except WaitError as e:
-            raise _failed("every open obligation to be discharged", e) from None
+            raise self._failed("every open obligation to be discharged", e) from None
+
+    def _failed(self, what: str, e: WaitError) -> Exception:
+        if isinstance(e, WaitTimeout):
+            self._note_silence(e.verdicts)
+        return _failed(what, e)
+
+    def _note_silence(self, verdicts: Sequence[Violation]) -> None:
+        """A replica that never sent a single response although answers were overdue is silent:
+        the run stops after this test (every other test would wait in vain too)."""
+        owed = [v for v in verdicts if v.kind == "liveness"]
+        if not owed or self.replica.received or self.target.silent is not None:
+            return
+        first = owed[0]
+        self.target.silent = (
+            f"replica silent: {self.target.description} accepted {self.replica.connections} stream(s) but sent "
+            f"no response at all, although answers were owed for more than {self.patience:g} s "
+            f"(first: {first.rule} on {first.stream}: {first.subject})"
+        )
 
     # ---- verdicts ----
 
     def findings(self) -> list[Finding]:
         out = []
         violations, warnings = self.replica.violations, self.replica.warnings
+        self._note_silence(violations[self._violations :])
         for v in violations[self._violations :]:
             out.append(Finding(v.rule, v.level, format_violation(v)))
         for v in warnings[self._warnings :]:
@@ -222,8 +250,10 @@ class DriverBackend:
         once: a peek at an empty, sealed shard, waited for within the patience.
         """
         stream = self.stream
-        if stream is None or any(ps.received for ps in stream.processes):
+        if stream is None or any(ps.received for ps in stream.processes) or self.replica.limits.expired():
             return
+        if self.target.death_verdict() is not None:
+            return  # no answer will come: the replica is gone
         if not all(ps.open for ps in stream.processes):
             return
         if id(stream) not in self._initialized:

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.quotes import clip
 from conformance.steps import actions as A
 from conformance.steps.backend import Backend, CopyToAnswer, Finding, PeekAnswer
 from conformance.steps.catalog import Catalog
@@ -179,7 +180,7 @@ def _check_peek(name: str, answer: PeekAnswer, expect: Json) -> None:
     want = expect["answer"]
     allowed = {"rows_or_error": ("rows", "error"), "any": ("rows", "error", "canceled")}.get(want, (want,))
     if answer.kind not in allowed:
-        detail = f": {answer.error}" if answer.error else ""
+        detail = f": {clip(answer.error)}" if answer.error else ""
         raise ExpectationFailed(f"peek {name}: expected {' or '.join(allowed)}, got {answer.kind}{detail}")
     if answer.kind == "rows" and "rows" in expect:
         expected: Counter[Any] = Counter()
@@ -195,7 +196,7 @@ def _check_peek(name: str, answer: PeekAnswer, expect: Json) -> None:
 def _check_copy(name: str, answer: CopyToAnswer, expect: Json) -> None:
     want = expect["answer"]
     if want != "any" and answer.kind != want:
-        raise ExpectationFailed(f"copy-to {name}: expected {want}, got {answer.kind} {answer.error}".rstrip())
+        raise ExpectationFailed(f"copy-to {name}: expected {want}, got {answer.kind} {clip(answer.error)}".rstrip())
     if answer.kind == "rows" and "count" in expect and answer.count != expect["count"]:
         raise ExpectationFailed(f"copy-to {name}: expected a row count of {expect['count']}, got {answer.count}")
 

@@ -25,7 +25,7 @@ import pytest
 from compute_protocol.v1 import command_pb2
 
 from conformance.driver import ConnectError, Stream, WaitError
-from conformance.session.failures import FailureRecord, fail
+from conformance.session.failures import FailureRecord, fail, unavailable
 from conformance.session.replicas import ReplicaError
 from conformance.session.worker import ReplicaTarget, WorkerContext
 from conformance.steps.driver_backend import DriverBackend
@@ -96,10 +96,12 @@ def _rejected(setup: Setup, bad: Bad, label: str) -> Probe:
     """TRANS-4: the replica ends the stream with a status and a message, then serves anew."""
 
     def probe(p: Prober) -> None:
+        stream: Stream | None = None
         with contextlib.suppress(*_ENDED):
             stream = setup(p)
             stream.send(bad(p), probe=f"TRANS-4: {label}")
-        p.ended(stream)
+        if stream is not None:  # else the replica could not even be connected to: the oracle holds why
+            p.ended(stream)
         p.serves()
 
     return probe
@@ -172,7 +174,7 @@ PROBES: dict[str, Callable[[Prober], None]] = {
 
 
 @pytest.fixture(scope="module")
-def robustness_target(conformance_worker: WorkerContext) -> Iterator[ReplicaTarget]:
+def robustness_target(request: pytest.FixtureRequest, conformance_worker: WorkerContext) -> Iterator[ReplicaTarget]:
     """A replica of its own when the suite starts replicas, else this worker's replica."""
     worker = conformance_worker
     own = worker.settings.owns_replicas
@@ -183,7 +185,7 @@ def robustness_target(conformance_worker: WorkerContext) -> Iterator[ReplicaTarg
     except ReplicaError as e:
         verdict = str(e)
     if target is None:
-        pytest.fail(verdict, pytrace=False)
+        unavailable(request, worker, verdict)
     try:
         yield target
     finally:
@@ -196,8 +198,10 @@ def test_probe(
     request: pytest.FixtureRequest, conformance_worker: WorkerContext, robustness_target: ReplicaTarget, name: str
 ) -> None:
     worker, target = conformance_worker, robustness_target
-    if worker.settings.owns_replicas and (death := target.death_verdict()) is not None:
-        pytest.skip(f"the robustness replica died in an earlier probe (reported there): {death}")
+    if (death := target.death_verdict()) is not None:
+        if worker.settings.owns_replicas and target.process_died():
+            pytest.skip(f"the robustness replica died in an earlier probe (reported there): {death}")
+        unavailable(request, worker, death)  # not a compute replica, unreachable, silent: the run's verdict
     backend = DriverBackend(worker, target)
     # Created within the probe's history, so that an offline check of it knows the shard too.
     shard = worker.ids.shard("robustness")
@@ -213,9 +217,12 @@ def test_probe(
     worker.results.add_unjudged(backend.unjudged())
     findings = backend.findings()
     must = [f for f in findings if f.level == "MUST"]
-    if must or (findings and worker.settings.strict) or error:
-        death = target.death_verdict() if worker.settings.owns_replicas else None
+    death = target.death_verdict()
+    # The probes' own replica dying of a probe is the probe's verdict (TRANS-4/5), not the run's;
+    # any other way of being gone (not a compute replica, unreachable, silent) is the run's.
+    run_problem = death is not None and not (worker.settings.owns_replicas and target.process_died())
+    if must or (findings and worker.settings.strict) or error or run_problem:
         record = FailureRecord(f"robustness probe {name}", [], findings, backend.history_lines(), error, rerun=True)
-        fail(request, worker, record, death=death)
+        fail(request, worker, record, death=death, replica_problem=run_problem)
     for f in findings:
         worker.results.add_warning(f.rule_id, f.text, request.node.nodeid)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance.scenarios.format import ScenarioError, load_scenario, scenario_files
+from conformance.session.failures import judged
 from conformance.session.harness import run_scenario
 from conformance.session.plugin import FRESH_MARK, state_of
 from conformance.session.worker import WorkerContext
@@ -32,5 +33,9 @@ def test_scenario(request: pytest.FixtureRequest, conformance_worker: WorkerCont
     try:
         scenario = load_scenario(scenario_file)
     except ScenarioError as e:
-        pytest.fail(str(e), pytrace=False)
-    run_scenario(request, conformance_worker, scenario)
+        problem = str(e)
+    else:
+        run_scenario(request, conformance_worker, scenario)
+        return
+    judged(conformance_worker, request.node.nodeid, "unexplained", problem)
+    pytest.fail(problem, pytrace=False)

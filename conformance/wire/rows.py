@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from compute_protocol.v1 import common_pb2
 
+from conformance import quotes
+
 Datum = tuple[str, Any]
 Row = tuple[Datum, ...]
 
@@ -88,13 +90,17 @@ def encoded_size(r: Row) -> int:
 
 
 def fmt_datum(d: Datum) -> str:
+    """A datum as verdicts quote it: long strings and bytes are cut to the quote bound."""
     kind, value = d
     if kind == "null":
         return "null"
+    most = quotes.limit()
     if kind == "string":
-        return repr(value)
+        text = repr(value[:most])
+        return text if len(value) <= most else f"{text}...({len(value)} chars)"
     if kind == "bytes":
-        return "b" + repr(value)[1:]
+        text = "b" + repr(value[:most])[1:]
+        return text if len(value) <= most else f"{text}...({len(value)} bytes)"
     if kind == "bool":
         return "true" if value else "false"
     return repr(value)

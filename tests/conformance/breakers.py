@@ -65,6 +65,31 @@ def trans_3(bad: bool) -> History:
     return h.end("c1", "UNAVAILABLE", "connection reset", by_controller=not bad)
 
 
+@breaks("TRANS-3")
+def trans_3_not_when_the_process_is_gone(bad: bool) -> History:
+    """A stream that ended because the replica died is the run's "replica died", not TRANS-3."""
+    h = indexed()
+    h.frontiers("c1", "u1", all=5)
+    return h.end("c1", "UNAVAILABLE", "Socket closed", gone="" if bad else "replica died: exited with code 3")
+
+
+@breaks("TRANS-6")
+def trans_6_undecodable(bad: bool) -> History:
+    h = indexed()
+    if bad:
+        return h.rejected("c1", "undecodable", detail="not a ProtoComputeResponse: Error parsing message")
+    return h.frontiers("c1", "u1", all=5)
+
+
+@breaks("TRANS-6")
+def trans_6_too_many(bad: bool) -> History:
+    h = indexed()
+    h.frontiers("c1", "u1", all=5)
+    if bad:
+        h.rejected("c1", "too_many", detail="response 20001 on this stream")
+    return h
+
+
 # --- section 2: robustness probes (conformance.oracle.check_probes) ---------------------------
 
 

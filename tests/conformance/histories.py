@@ -26,6 +26,7 @@ from conformance.history import (
     Epoch,
     Event,
     Note,
+    Rejected,
     ReplicaState,
     Response,
     Storage,
@@ -110,8 +111,15 @@ class History:
     def recv(self, stream: str, response: Resp) -> Self:
         return self.add(Response(stream=stream, resp=response))
 
-    def end(self, stream: str, code: str = "OK", details: str = "", *, by_controller: bool = False) -> Self:
-        return self.add(StreamEnd(stream=stream, code=code, details=details, by_controller=by_controller))
+    def end(
+        self, stream: str, code: str = "OK", details: str = "", *, by_controller: bool = False, gone: str = ""
+    ) -> Self:
+        return self.add(StreamEnd(stream=stream, code=code, details=details, by_controller=by_controller, gone=gone))
+
+    def rejected(self, stream: str, reason: str = "undecodable", size: int = 7, detail: str = "bad bytes") -> Self:
+        """The controller refused a response (TRANS-6) and closed the stream, as the driver does."""
+        self.add(Rejected(stream=stream, reason=reason, size=size, sha256="ab" * 32, quote="0f", detail=detail))
+        return self.end(stream, "CANCELLED", "closed by the controller", by_controller=True)
 
     def wait(self, what: str = "a wait", outcome: str = "timeout") -> Self:
         return self.add(Wait(what=what, outcome=outcome))

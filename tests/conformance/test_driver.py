@@ -5,16 +5,18 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from compute_protocol.v1 import command_pb2, response_pb2
 
 from conformance.driver import ConnectError, Replica, Stream, StreamEnded, WaitTimeout
-from conformance.history import Command, StreamEnd, read_history
-from conformance.oracle import ControllerError, Oracle
+from conformance.driver.limits import Limits
+from conformance.history import Command, Rejected, StreamEnd, read_history
+from conformance.oracle import ControllerError, Oracle, format_violation
 from conformance.wire import commands as cmd
 from conformance.wire.frontiers import EMPTY
 from conformance.wire.ids import gid_str
@@ -28,6 +30,7 @@ from tests.conformance.fake_servers import (
     frontiers,
     garbage_after,
     silent,
+    take,
 )
 
 PATIENCE = 0.3  # for replicas that stay silent: how long until the verdict
@@ -170,12 +173,12 @@ def test_reconnect_judges_the_old_stream_ending(fakes: list[FakeReplica]) -> Non
     newest = [0]
 
     def replaced_by_newer(
-        requests: Iterator[command_pb2.ProtoComputeCommand], context: object
+        requests: Iterator[command_pb2.ProtoComputeCommand], context: grpc.ServicerContext
     ) -> Iterator[Resp]:
         newest[0] += 1
         mine = newest[0]
         threading.Thread(target=drain, args=(requests,), daemon=True).start()
-        while newest[0] == mine:
+        while newest[0] == mine and context.is_active():  # (a stopped server must not keep this thread)
             time.sleep(0.01)
         return iter(())
 
@@ -256,15 +259,67 @@ def test_sending_after_the_replica_ended_the_stream(fakes: list[FakeReplica]) ->
         assert "the replica had ended the stream" in str(err.value)
 
 
-def test_undecodable_response_is_trans_3(fakes: list[FakeReplica]) -> None:
+def test_an_undecodable_response_is_the_replicas_trans_6_and_ends_the_wait(fakes: list[FakeReplica]) -> None:
     f = serve(fakes, garbage_after(2), raw=True)
     with replica_for(f) as replica:
         s = replica.connect()
         with pytest.raises(StreamEnded) as err:
             s.wait_quiet(0.2, timeout=5.0)
-        assert "TRANS-3" in str(err.value)
+        assert "refused a response (TRANS-6)" in str(err.value)
+        assert rules(replica) == {"TRANS-6"}, "the suite's own decode failure is not TRANS-3"
+        (v,) = replica.violations
+        assert "a response the controller cannot decode (4 bytes, sha256 " in v.actual and "0a7f0102" in v.actual
+        (rejected,) = [e for e in replica.events if isinstance(e, Rejected)]
+        assert rejected.reason == "undecodable" and rejected.size == 4
         (end,) = [e for e in replica.events if isinstance(e, StreamEnd)]
-        assert end.code == "INTERNAL" and not end.by_controller
+        assert end.by_controller, "the controller closed it after refusing the response"
+
+
+def test_a_response_over_the_size_bound_is_refused_unread(fakes: list[FakeReplica]) -> None:
+    big = frontiers("u1", 5).SerializeToString() + b"\x62" + _varint(3 << 20) + b"x" * (3 << 20)  # unknown field 12
+
+    def behaviour(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterable[bytes]:
+        take(requests, 2)
+        yield big
+        threading.Event().wait(5)
+
+    f = serve(fakes, behaviour, raw=True)
+    with replica_for(f, limits=Limits(max_response_bytes=1 << 20)) as replica:
+        s = replica.connect()
+        with pytest.raises(StreamEnded):
+            s.wait_quiet(0.2, timeout=5.0)
+        assert rules(replica) == {"TRANS-6"}
+        (v,) = replica.violations
+        assert f"a response larger than the controller accepts ({len(big)} bytes" in v.actual
+        assert "x" * 100 not in format_violation(v), "the response is never quoted whole"
+
+
+def test_a_stream_over_the_response_bound_is_refused(fakes: list[FakeReplica]) -> None:
+    def flood(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterable[Any]:
+        take(requests, 2)
+        for _ in range(10_000):
+            yield frontiers("u1", 5)
+        threading.Event().wait(5)
+
+    f = serve(fakes, flood)
+    with replica_for(f, limits=Limits(max_stream_responses=50)) as replica:
+        s = replica.connect()
+        with pytest.raises(StreamEnded):
+            s.wait_quiet(0.2, timeout=5.0)
+        assert "TRANS-6" in rules(replica)
+        v = next(v for v in replica.violations if v.rule == "TRANS-6")
+        assert "more responses on one stream than the controller holds" in v.actual
+        assert "50 frontiers" in v.actual, "what arrived, summarized"
+        assert s.processes[0].received == 50
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
 
 
 def test_replica_dying_mid_wait_ends_the_wait(fakes: list[FakeReplica]) -> None:

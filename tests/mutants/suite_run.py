@@ -8,9 +8,10 @@ The kill matrix adds `-x` (stop at the first failing test) and the probe plugin
 
 What a run found is read back from what the suite leaves for its users: the exit status, the
 failure artifacts (`failures/*.replay.json`, whose `rules` are the rule ids the failure
-cites, next to the `.history.jsonl`) and the probe's note. A saved failure is then re-executed
-with `--replay FILE` against a replica with the same fault: it must fail again, citing the
-same rule.
+cites, next to the `.history.jsonl`), the report (`conformance-report.json`: a replay keeps
+its own under `replays/NAME/` and saves no replay file of the replay) and the probe's note.
+A saved failure is then re-executed with `--replay FILE` against a replica with the same
+fault: it must fail again, citing the same rule.
 
 Faults of the SHOULD robustness rules (TRANS-4, TRANS-5) fail a run only in strict mode, so
 their runs add `--conformance-strict`, and so does the clean run (the reference replica must
@@ -84,11 +85,12 @@ class SuiteRun:
     failures: list[Failure] = field(default_factory=list)
     first: FirstViolation | None = None
     output: str = ""
+    reported: list[str] = field(default_factory=list)  # rules the run's report shows violated
 
     @property
     def cited(self) -> list[str]:
-        """Every rule id the run's failures cite, first failure first."""
-        return list(dict.fromkeys(r for f in self.failures for r in f.rules))
+        """Every rule id the run's failures cite, first failure first, then those its report shows."""
+        return list(dict.fromkeys([*(r for f in self.failures for r in f.rules), *self.reported]))
 
     @property
     def passed(self) -> bool:
@@ -162,7 +164,7 @@ def execute(command: list[str], fault: str | None, artifacts: Path, extra: list[
         (Failure.load(p) for p in (artifacts / "failures").glob("*.replay.json")),
         key=lambda f: f.replay_file.stat().st_mtime,
     )
-    return SuiteRun(fault, argv, code, seconds, failures, _first_violation(probe_file), output)
+    return SuiteRun(fault, argv, code, seconds, failures, _first_violation(probe_file), output, _reported(artifacts))
 
 
 def run_suite(fault: str | None, workdir: Path, *, patience: float = PATIENCE, first_failure: bool = True) -> SuiteRun:
@@ -187,6 +189,18 @@ def _first_violation(path: Path) -> FirstViolation | None:
     if not first:
         return None
     return FirstViolation(float(first["seconds"]), int(first["steps"]), list(first["rules"]), str(first["test"]))
+
+
+def _reported(artifacts: Path) -> list[str]:
+    """Rules the run's report (or a replay's, under `replays/`) shows violated."""
+    out: list[str] = []
+    for path in [artifacts / "conformance-report.json", *sorted(artifacts.glob("replays/*/conformance-report.json"))]:
+        try:
+            data: Any = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        out += [r["id"] for r in data.get("rules", []) if r.get("status") in ("failed", "warning", "known_failing")]
+    return list(dict.fromkeys(out))
 
 
 def _text(data: bytes | str | None) -> str:

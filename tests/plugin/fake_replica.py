@@ -1,5 +1,6 @@
-"""A stand-in replica process for process-management tests: a TCP server that accepts and
-closes connections. It speaks no gRPC; tests only need it to start, be reachable and die.
+"""A stand-in replica process for process-management tests: a gRPC server whose compute
+service reads every command and never answers. Tests only need it to start, be reachable
+(as a gRPC server, which the suite checks after starting it) and die.
 
     python fake_replica.py MODE PORT
     MODE: print        bind PORT (0: any), print "listening on 127.0.0.1:N" on the first line
@@ -13,10 +14,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
-import time
+from collections.abc import Iterator
+from concurrent import futures
+
+import grpc
+
+SERVICE = "compute_protocol.v1.ProtoCompute"
+
+
+def _silent(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    for _ in requests:
+        pass
+    return iter(())
 
 
 def main() -> None:
@@ -28,19 +39,17 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
-    server.listen(16)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[("grpc.so_reuseport", 0)])
+    handler = grpc.stream_stream_rpc_method_handler(_silent)
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(SERVICE, {"CommandResponseStream": handler})])
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
     print(f"fake replica {mode} pid {os.getpid()}", file=sys.stderr, flush=True)
     if mode != "silent":
-        print(f"listening on 127.0.0.1:{server.getsockname()[1]}", flush=True)
+        print(f"listening on 127.0.0.1:{bound}", flush=True)
     if mode == "die-on-gw0" and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
         threading.Timer(0.5, lambda: os._exit(7)).start()
-    while True:
-        conn, _ = server.accept()
-        conn.close()
-        time.sleep(0)
+    threading.Event().wait()
 
 
 if __name__ == "__main__":

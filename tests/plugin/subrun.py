@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +22,24 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = () if plugin_installed() else ("-p", "conformance.session.plugin")
 
 
+# Runs pytest, then writes the process's own peak RSS (KiB) to the file named by $PEAK_RSS_FILE:
+# the suite's memory alone (the replicas it starts are other processes).
+_WITH_PEAK_RSS = (
+    "import os, resource, sys, pytest\n"
+    "code = pytest.main(sys.argv[1:])\n"
+    "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "open(os.environ['PEAK_RSS_FILE'], 'w').write(str(peak))\n"
+    "sys.exit(int(code))\n"
+)
+
+
 @dataclass
 class Result:
     ret: int
     stdout: str
     stderr: str
+    seconds: float = 0.0
+    peak_rss_mib: float | None = None  # the pytest process's peak RSS, when asked for
 
     def outcomes(self) -> dict[str, int]:
         """Counts from pytest's last summary line: {"passed": 3, "failed": 1, "errors": 1, ...}."""
@@ -50,8 +64,16 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def run_pytest(directory: Path, *args: str, timeout: float = 240, env: dict[str, str] | None = None) -> Result:
-    """`python -m pytest -p conformance.session.plugin ARGS` in `directory`, with this checkout importable."""
+def run_pytest(
+    directory: Path,
+    *args: str,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
+    peak_rss: bool = False,
+) -> Result:
+    """`python -m pytest -p conformance.session.plugin ARGS` in `directory`, with this checkout importable.
+
+    `peak_rss`: also measure the pytest process's peak resident memory (`Result.peak_rss_mib`)."""
     environ = dict(os.environ)
     environ.pop("PYTEST_XDIST_WORKER", None)
     environ.pop("PYTEST_XDIST_TESTRUNUID", None)
@@ -60,8 +82,13 @@ def run_pytest(directory: Path, *args: str, timeout: float = 240, env: dict[str,
         p for p in (str(ROOT), str(ROOT / "protos"), os.environ.get("PYTHONPATH")) if p
     )
     environ.update(env or {})
+    rss_file = directory / ".peak-rss" if peak_rss else None
+    launcher = ["-c", _WITH_PEAK_RSS] if rss_file is not None else ["-m", "pytest"]
+    if rss_file is not None:
+        environ["PEAK_RSS_FILE"] = str(rss_file)
+    started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:cacheprovider", *args],
+        [sys.executable, *launcher, *PLUGIN, "-p", "no:cacheprovider", *args],
         cwd=directory,
         env=environ,
         capture_output=True,
@@ -69,4 +96,9 @@ def run_pytest(directory: Path, *args: str, timeout: float = 240, env: dict[str,
         timeout=timeout,
         check=False,
     )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    seconds = time.monotonic() - started
+    peak = None
+    if rss_file is not None:
+        peak = int(rss_file.read_text()) / 1024
+        rss_file.unlink()
+    return Result(proc.returncode, proc.stdout, proc.stderr, seconds, peak)

@@ -63,7 +63,7 @@ def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(t
         for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
         if c.get("classname") == "conformance-rules" and c.find("failure") is not None
     ]
-    assert [c.get("name") for c in failing] == ["8. Peeks and cancels"]
+    assert [c.get("name") for c in failing] == ["verdict", "8. Peeks and cancels"]
 
     command = re.search(r"^replay:\s+(.*)$", result.stdout, re.MULTILINE)
     assert command is not None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.subrun import run_pytest, write
+from tests.plugin.subrun import ROOT, run_pytest, write
 
 PLAIN = "def test_one():\n    assert True\n\ndef test_two():\n    pass\n"
 
@@ -52,6 +52,7 @@ def test_pyargs_collects_the_suite(tmp_path: Path) -> None:
 
 
 def test_replay_selects_only_the_replay_test(tmp_path: Path) -> None:
+    (tmp_path / "x.replay.json").write_text((ROOT / "scenarios" / "peek-index-basic.json").read_text())
     result = run_pytest(tmp_path, "--replay", "x.replay.json", "--co", "-q")
     lines = [line for line in result.stdout.splitlines() if "::" in line]
     assert len(lines) == 1 and lines[0].endswith("test_replay.py::test_replay")

@@ -58,7 +58,8 @@ def test_a_dying_replica_fails_only_its_workers_tests(tmp_path: Path) -> None:
     # get a replica: a setup error naming the exit code and the log (and nothing on gw1).
     result.assert_outcomes(passed=3, errors=1)
     assert "ERROR at setup of test_second" in result.stdout
-    assert "exited with code 7; its log: " in result.stdout
+    assert "replica died: process" in result.stdout and "exited with code 7;" in result.stdout
+    assert "its last output: " in result.stdout and "its log: " in result.stdout
     assert "replica-gw0.log" in result.stdout and "replica-gw1.log" not in result.stdout
     assert "During handling" not in result.stdout
 
@@ -68,5 +69,6 @@ def test_a_replica_that_cannot_start_fails_the_tests_with_the_reason(tmp_path: P
     cmd = f"{sys.executable} {FAKE} die-early {{port}}"
     result = run_pytest(tmp_path, "--replica-cmd", cmd, "test_workers.py")
     result.assert_outcomes(errors=2)
-    assert "exited with code 3 before it accepted connections; its log: " in result.stdout
+    assert "replica could not be started: it exited with code 3 before it accepted connections" in result.stdout
+    assert "broken on purpose" in result.stdout, "its last output"
     assert "replica-main.log" in result.stdout

@@ -48,7 +48,9 @@ def test_a_silent_command_is_polled_on_the_port_it_was_given(tmp_path: Path) -> 
 
 def test_a_replica_that_dies_at_start_names_its_exit_code_and_log(tmp_path: Path) -> None:
     proc = ReplicaProcess(command("die-early"), tmp_path / "r.log", start_timeout=20)
-    with pytest.raises(ReplicaError, match=r"exited with code 3 before it accepted connections; its log: .*r\.log"):
+    with pytest.raises(
+        ReplicaError, match=r"exited with code 3 before it accepted connections; its last output: .*broken on purpose"
+    ):
         proc.start()
     assert "broken on purpose" in (tmp_path / "r.log").read_text()
     proc.stop()

@@ -107,12 +107,13 @@ def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
     assert empty.exit_reasons == ["no conformance test ran (zero selected, or every one skipped)"]
     r = results(PEEK_1=1)
     r.add_warning("SUB-8", "SUB-8 x", "t")
-    r.replica_deaths.append("replica process 12 exited with code 7; its log: l")
+    r.add_replica_problem("replica died: process 12 exited with code 7; its log: l")
     report = build_report(RULES, TITLES, r, info(strict=True))
     assert report.exit_reasons == [
+        "replica died: process 12 exited with code 7; its log: l",
         "SHOULD rule(s) violated in strict mode: SUB-8",
-        "replica(s) died or unreachable: replica process 12 exited with code 7; its log: l",
     ]
+    assert report.verdict.word == "FAIL" and report.verdict.exit_code == 1
 
 
 def test_unjudged_situations_are_noted_a_few_times() -> None:
@@ -167,14 +168,17 @@ def test_junit_gets_one_case_per_section(tmp_path: Path) -> None:
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == ["pytest", SUITE_NAME]
     cases = {c.get("name"): c for c in suites[1].findall("testcase")}
-    assert list(cases) == ["8. Peeks and cancels", "9. Subscribes", "3. Stages", "2. Transport"]
+    assert list(cases) == ["verdict", "8. Peeks and cancels", "9. Subscribes", "3. Stages", "2. Transport"]
+    verdict = cases["verdict"].find("failure")
+    assert verdict is not None and verdict.get("message") == "FAIL - MUST rule(s) violated: PEEK-2"
     failure = cases["8. Peeks and cancels"].find("failure")
     assert failure is not None and "PEEK-2 nothing within 20 s" in (failure.get("message") or "")
     assert cases["9. Subscribes"].find("failure") is None
     assert cases["3. Stages"].find("skipped") is not None
-    assert suites[1].get("failures") == "1" and suites[1].get("tests") == "4"
+    assert suites[1].get("failures") == "2" and suites[1].get("tests") == "5"
     props = {p.get("name"): p.get("value") for p in suites[1].iter("property")}
     assert props["suite_version"] == "1.2.3" and props["profile"] == "ci"
+    assert props["verdict"] == "FAIL" and props["exit_status"] == "1"
 
 
 def test_known_failing_file(tmp_path: Path) -> None:
