@@ -32,7 +32,6 @@ class ReplicaTarget:
     storage: Any = None  # StorageHarness, started with the target
     driver: Any = None  # conformance.driver.Replica, created on first use
     unreachable: str | None = None  # why the driver could not connect (later tests fail fast)
-    evidence: tuple[str, str] | None = None  # (shard id, global id) of the empty shard close() peeks at
 
     @property
     def address(self) -> str:
