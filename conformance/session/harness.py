@@ -16,14 +16,14 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.machines.env import ExampleRecord, MachineEnv
+from conformance.machines.env import ExampleFailed, ExampleRecord, MachineEnv, ShrinkBudgetSpent
 from conformance.machines.protocol import ProtocolMachine
 from conformance.scenarios.format import Scenario
 from conformance.session.failures import FailureRecord, fail
 from conformance.session.profiles import Profile
 from conformance.session.replicas import ReplicaError
 from conformance.session.worker import ReplicaTarget, WorkerContext
-from conformance.steps.backend import Backend, Finding
+from conformance.steps.backend import Backend
 from conformance.steps.catalog import Catalog
 from conformance.steps.runner import ConformanceViolation, StepRunner
 
@@ -117,7 +117,7 @@ def run_machine(
         failure: BaseException | None = None
         try:
             run_state_machine_as_test(bound, settings=hyp)
-        except Exception as exc:  # ConformanceViolation, Flaky, a wait that failed, a stream that ended...
+        except (Exception, ShrinkBudgetSpent) as exc:  # ExampleFailed, Flaky, a suite error...
             failure = exc
         if failure is not None:
             _machine_failed(request, worker, target, env, failure)
@@ -130,18 +130,36 @@ def _machine_failed(
     env: MachineEnv,
     exc: BaseException,
 ) -> None:
-    intermittent = isinstance(exc, Flaky)
-    # After shrinking, Hypothesis replays the minimal example last: last_failure is that one.
-    # A Flaky failure did not reproduce: fall back on the first one found (full patience).
-    record: ExampleRecord | None = env.first_failure if intermittent else (env.last_failure or env.first_failure)
-    findings = _findings(exc) or (record.violations if record else [])
-    error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
-    if record is not None and record.error and not findings:
-        error = f"{error}\nthe example failed with {record.error}" if error else record.error
+    """Report a failure observed with the profile's full patience, and whether it reproduces.
+
+    Hypothesis replays the minimal example last, with the full patience: when that replay
+    failed (`ExampleFailed` with a full-patience record), it is the failure, reproduced. When it
+    did not (Flaky: the replay passed, e.g. a race went the other way), when shrinking ran out
+    of time (`ShrinkBudgetSpent`: no final replay), or when Hypothesis stopped with an error of
+    its own, the suite replays the steps itself with the full patience, as
+    `--replay` does: the shrunk candidate's, then the first failure's; the first replay that
+    fails again is the failure reported. Only when none does is the first failure (found with
+    the full patience while generating) reported, as intermittent. What shrink candidates found
+    under the short patience is never reported.
+    """
+    record: ExampleRecord | None = None
+    intermittent = False
+    error = ""
+    if isinstance(exc, ExampleFailed) and exc.record.full_patience:
+        record = exc.record
+    else:
+        if env.first_failure is not None:
+            record = _reproduced(worker, target, [(env.best_candidate, 2), (env.first_failure, 1)])
+            intermittent = record is None
+            record = record or env.first_failure
+        if not isinstance(exc, ExampleFailed | Flaky | ShrinkBudgetSpent):  # Hypothesis's error, or the suite's
+            error = f"{type(exc).__name__}: {_short(exc)}"
+    if record is not None and record.error:
+        error = f"{error}\n{record.error}" if error else record.error
     failure = FailureRecord(
         source=type(exc).__name__,
         steps=list(record.steps) if record else [],
-        findings=findings,
+        findings=list(record.violations) if record else [],
         history=list(record.history) if record else [],
         error=error,
         intermittent=intermittent,
@@ -149,14 +167,48 @@ def _machine_failed(
     fail(request, worker, failure, death=target.death_verdict())
 
 
-def _findings(exc: BaseException) -> list[Finding]:
-    if isinstance(exc, ConformanceViolation):
-        return exc.findings
-    for inner in getattr(exc, "exceptions", ()):  # Flaky failures group the exceptions seen
-        found = _findings(inner)
-        if found:
-            return found
-    return []
+def _reproduced(
+    worker: WorkerContext, target: ReplicaTarget, hints: list[tuple[ExampleRecord | None, int]]
+) -> ExampleRecord | None:
+    """The first full-patience replay of a hint's steps that fails again like the hint did:
+    citing one of its rules, or, if it cited none, failing without a verdict again."""
+    for hint, runs in hints:
+        for _ in range(runs if hint is not None and target.death_verdict() is None else 0):
+            assert hint is not None
+            again = _rerun(worker, target, hint.steps)
+            if again is not None and (again.rules & hint.rules if hint.rules else not again.rules):
+                return again
+    return None
+
+
+def _rerun(worker: WorkerContext, target: ReplicaTarget, steps: list[Any]) -> ExampleRecord | None:
+    """`steps` run once as a scenario with the full patience; the record if they failed."""
+    backend = new_backend_factory(worker, target)(None)
+    runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
+    error = ""
+    try:
+        runner.run_all(steps)
+        runner.teardown()
+    except ConformanceViolation:
+        pass
+    except Exception as e:
+        error = f"{type(e).__name__}: {_short(e)}"
+    executed = list(runner.executed)
+    if error or runner.violations:
+        runner.reset_after_failure()
+    finish(runner, backend)
+    if not (error or runner.violations):
+        return None
+    lines = getattr(backend, "history_lines", None)
+    return ExampleRecord("", executed, list(runner.violations), list(lines()) if callable(lines) else [], error)
+
+
+def finish(runner: StepRunner, backend: Backend) -> None:
+    """Close the backend's streams, then collect what the oracle judged meanwhile (a response
+    that arrived after the last check is in the history, so its verdict must be in the record)."""
+    backend.close()
+    with contextlib.suppress(ConformanceViolation):
+        runner.check()
 
 
 def _short(exc: BaseException) -> str:
@@ -181,15 +233,16 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
                 runner.teardown()
             except Exception as exc:
                 failure = exc
-            finally:
-                _fold(worker, runner, request.node.nodeid)
             executed = list(runner.executed)
+            if failure is not None:
+                runner.reset_after_failure()
+            finish(runner, backend)
+            if failure is None and runner.violations:  # judged while the streams were being closed
+                failure = ConformanceViolation(runner.violations, len(executed) - 1, (executed or [{"op": "none"}])[-1])
+            _fold(worker, runner, request.node.nodeid)
             unjudged = getattr(backend, "unjudged", None)
             if callable(unjudged):
                 worker.results.add_unjudged(unjudged())
-            if failure is not None:
-                runner.reset_after_failure()
-            backend.close()
             if failure is not None:  # outside the except block: the verdict is not an exception chain
                 _steps_failed(request, worker, target, scenario.name, executed, runner, backend, failure)
 
@@ -212,7 +265,7 @@ def _steps_failed(
     backend: Backend,
     exc: Exception,
 ) -> None:
-    findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
+    findings = list(runner.violations)  # every MUST verdict on the history saved with them
     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
     lines = getattr(backend, "history_lines", None)
     record = FailureRecord(source, executed, findings, list(lines()) if callable(lines) else [], error)

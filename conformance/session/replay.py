@@ -15,7 +15,7 @@ import pytest
 
 from conformance.scenarios.format import ScenarioError, load_scenario
 from conformance.session.failures import FailureRecord, fail
-from conformance.session.harness import new_backend_factory, replica_for
+from conformance.session.harness import finish, new_backend_factory, replica_for
 from conformance.session.worker import WorkerContext
 from conformance.steps.catalog import Catalog
 from conformance.steps.runner import ConformanceViolation, StepRunner
@@ -33,12 +33,23 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
         for i in range(runs):
             backend = new_backend_factory(worker, target)(None)
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
+            exc: Exception | None = None
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()
+            except Exception as e:
+                exc = e
+            worker.results.add_exercised(runner.exercised)
+            if exc is not None:
+                runner.reset_after_failure()
+            finish(runner, backend)  # what arrived after the last check is in the history: judge it too
+            executed = list(runner.executed)
+            if exc is None and runner.violations:
+                exc = ConformanceViolation(runner.violations, len(executed) - 1, (executed or [{"op": "none"}])[-1])
+            if exc is None:
                 outcomes.append("passed")
-            except Exception as exc:
-                findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
+            else:
+                findings = list(runner.violations)
                 rules = {f.rule_id for f in findings}
                 if findings and (not original or rules & original):
                     outcomes.append("reproduced " + ", ".join(sorted(rules)))
@@ -51,16 +62,11 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
                     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {exc}"
                     first = FailureRecord(
                         f"replay of {path.name} (run {i + 1})",
-                        list(runner.executed),
+                        executed,
                         findings,
                         list(lines()) if callable(lines) else [],
                         error,
                     )
-            finally:
-                worker.results.add_exercised(runner.exercised)
-                if outcomes[-1:] != ["passed"]:
-                    runner.reset_after_failure()
-                backend.close()
             if target.death_verdict():
                 break
     reproduced = sum(1 for o in outcomes if o.startswith("reproduced"))
