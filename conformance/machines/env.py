@@ -16,12 +16,17 @@ Two things keep Hypothesis's replays of an example faithful to the first run:
   records it and goes on with a dry backend (steps are planned, so the catalog and the draws
   evolve exactly as in a passing run, but nothing is sent), and the env raises
   `ExampleFailed` when the example ends.
-- **Nothing found under a shortened patience is evidence.** While Hypothesis shrinks, the
-  candidates run with `shrink_patience` so that a liveness failure costs half a second, not
-  a whole patience budget. A candidate is then only a hint: it counts as failing when it
-  breaks a rule of the failure being shrunk, and the suite reports only failures observed
-  with the profile's full patience (the first one found, or Hypothesis's final replay of the
-  minimal example; `ExampleRecord.full_patience`).
+- **Nothing found under a shortened patience is evidence.** When the failure being shrunk
+  breaks a liveness rule, the candidates run with `shrink_patience`, so that each costs half
+  a second instead of a whole patience budget. Such a candidate is only a hint: the suite
+  reports only failures observed with the profile's full patience (the first one found, or
+  Hypothesis's final replay of the minimal example; `ExampleRecord.full_patience`), and
+  the harness replays a hint itself when Hypothesis's own replay did not fail. A failure of
+  safety rules alone is shrunk with the full patience: a replica that is slow but correct
+  then cannot lead the shrinker astray with failures that only the short patience produces.
+  (A candidate that fails otherwise than the failure being shrunk cannot simply be set aside
+  either: Hypothesis requires the same choices to give the same outcome every time it runs
+  them, in whichever phase.)
 """
 
 from __future__ import annotations
@@ -33,10 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import reject
 from hypothesis.control import current_build_context
 
 from conformance.report.results import RunResults
+from conformance.rules import RULES
 from conformance.session.capabilities import Capabilities
 from conformance.steps.backend import Backend, Finding, NullBackend
 from conformance.steps.catalog import Catalog, Ids
@@ -127,12 +132,12 @@ class MachineEnv:
     test_id: str
     capabilities: Capabilities = field(default_factory=Capabilities)
     shrink_budget: float = 60.0  # seconds of shrinking after the first failure
-    shrink_patience: float = 0.5  # liveness patience of shrink candidates (a local replica answers in ms)
+    shrink_patience: float = 0.5  # patience of candidates shrinking a liveness failure (a local replica answers in ms)
     examples: int = 0
     first_failure: ExampleRecord | None = None  # found while generating, with the full patience
     last_failure: ExampleRecord | None = None  # the latest with the full patience (after shrinking: the final replay)
     first_failure_at: float | None = None
-    best_candidate: ExampleRecord | None = None  # the shortest shrink candidate that counted as failing (a hint)
+    best_candidate: ExampleRecord | None = None  # the shortest shrink candidate like the first failure (a hint)
 
     def start_example(self, machine: str) -> StepRunner:
         """A fresh runner. While shrinking, candidates get a short patience; past the shrink
@@ -147,12 +152,13 @@ class MachineEnv:
         return ExampleRunner(backend, catalog, tail=0.0, real=backend, mode=mode)
 
     def _shrinking(self) -> str:
-        """ "": not shrinking (or the final replay of the minimal example, which always runs for
-        real with the full patience). "short": shrinking, so a liveness failure of a candidate costs
-        `shrink_patience`, not a whole patience budget (see `_counts`). "over": past the shrink
-        budget; the next candidate is planned on a dry backend (so that Hypothesis sees it draw
-        all its data) and ends the search with `ShrinkBudgetSpent`; the harness then replays
-        the best candidate itself with the full patience, as Hypothesis's final replay would."""
+        """ "": not shrinking, or the final replay of the minimal example (full patience).
+        "shrink": shrinking a failure of safety rules alone, with the full patience. "short":
+        shrinking a liveness failure, so that a candidate that fails for want of an answer costs
+        `shrink_patience`, not a whole patience budget. "over": past the shrink budget; the next
+        candidate is planned on a dry backend (so that Hypothesis sees it draw all its data) and
+        ends the search with `ShrinkBudgetSpent`; the harness then replays the best candidate
+        itself with the full patience, as Hypothesis's final replay would."""
         if self.first_failure_at is None:
             return ""
         try:
@@ -160,14 +166,21 @@ class MachineEnv:
                 return ""
         except Exception:
             return ""
-        return "over" if time.monotonic() - self.first_failure_at > self.shrink_budget else "short"
+        if time.monotonic() - self.first_failure_at > self.shrink_budget:
+            return "over"
+        return "short" if self._shrinks_liveness() else "shrink"
+
+    def _shrinks_liveness(self) -> bool:
+        """Whether the failure being shrunk breaks a liveness rule (or none: a wait that failed)."""
+        first = self.first_failure
+        return first is not None and (not first.rules or any(_liveness(r) for r in first.rules))
 
     def end_example(self, runner: StepRunner, failed: bool = False, error: str = "") -> None:
         """Tear the example down, close its streams, judge what arrived meanwhile, record a failure.
 
-        Raises `ExampleFailed` for a failing example (Hypothesis's verdict), or rejects a shrink
-        candidate whose failure is not the one being shrunk. An exception already on its way out
-        of the machine (Hypothesis's own control flow, e.g. an exhausted replay) is left alone.
+        Raises `ExampleFailed` for a failing example (Hypothesis's verdict), whatever it broke:
+        the record says under which patience. An exception already on its way out of the
+        machine (Hypothesis's own control flow, e.g. an exhausted replay) is left alone.
         (`failed` and `error`: what the machine saw raised, which an ExampleRunner never does.)
         """
         assert isinstance(runner, ExampleRunner)
@@ -199,7 +212,7 @@ class MachineEnv:
             list(runner.violations),
             _history_of(backend),
             runner.error,
-            full_patience=runner.mode == "",
+            full_patience=runner.mode != "short",
         )
         if record.full_patience:
             if self.first_failure is None:
@@ -208,22 +221,18 @@ class MachineEnv:
             self.last_failure = record
         if interrupted:
             return
-        if not self._counts(record):
-            reject()
         best = self.best_candidate
-        if not record.full_patience and (best is None or len(record.steps) <= len(best.steps)):
+        if self._resembles_first(record) and (best is None or len(record.steps) <= len(best.steps)):
             self.best_candidate = record
         raise ExampleFailed(record)
 
-    def _counts(self, record: ExampleRecord) -> bool:
-        """Whether a failing example counts as failing for Hypothesis: always with the full
-        patience; a shrink candidate only when it breaks a rule of the first failure (or, when
-        that one broke none, fails without a verdict too). A candidate that failed only for want
-        of patience, or found another bug under it, would otherwise become the "minimal example"
-        that the full-patience replay cannot reproduce."""
+    def _resembles_first(self, record: ExampleRecord) -> bool:
+        """A shrink candidate worth replaying if Hypothesis's final replay does not fail: it
+        breaks a rule of the first failure (or, when that one broke none, fails without a
+        verdict too). One that failed only for want of patience, or with another bug, is not."""
         first = self.first_failure
-        if record.full_patience or first is None:
-            return True
+        if first is None or record is first:
+            return False
         if first.rules:
             return bool(first.rules & record.rules)
         return not record.rules
@@ -231,7 +240,7 @@ class MachineEnv:
     def _fold(self, runner: StepRunner, mode: str) -> None:
         self.results.add_exercised(runner.exercised)
         runner.exercised.clear()
-        if mode == "":  # warnings found under the short patience are not evidence either
+        if mode != "short":  # warnings found under the short patience are not evidence either
             for f in runner.warnings:
                 self.results.add_warning(f.rule_id, f.text, self.test_id)
         runner.warnings.clear()
@@ -245,3 +254,8 @@ def _unjudged(backend: Backend) -> list[str]:
 def _history_of(backend: Backend) -> list[str]:
     lines = getattr(backend, "history_lines", None)
     return list(lines()) if callable(lines) else []
+
+
+def _liveness(rule_id: str) -> bool:
+    rule = RULES.get(rule_id)
+    return rule is not None and rule.kind == "liveness"
