@@ -130,17 +130,32 @@ def _machine_failed(
     env: MachineEnv,
     exc: BaseException,
 ) -> None:
-    """Report a failure observed with the profile's full patience, and whether it reproduces.
+    failure = reported_failure(
+        exc, env, rerun=lambda steps: _rerun(worker, target, steps), alive=lambda: target.death_verdict() is None
+    )
+    fail(request, worker, failure, death=target.death_verdict())
+
+
+def reported_failure(
+    exc: BaseException,
+    env: MachineEnv,
+    *,
+    rerun: Callable[[list[Any]], ExampleRecord | None],
+    alive: Callable[[], bool],
+) -> FailureRecord:
+    """The failure a state machine test reports: one observed with the profile's full patience.
 
     Hypothesis replays the minimal example last, with the full patience: when that replay
     failed (`ExampleFailed` with a full-patience record), it is the failure, reproduced. When it
     did not (Flaky: the replay passed, e.g. a race went the other way), when shrinking ran out
     of time (`ShrinkBudgetSpent`: no final replay), or when Hypothesis stopped with an error of
-    its own, the suite replays the steps itself with the full patience, as
-    `--replay` does: the shrunk candidate's, then the first failure's; the first replay that
-    fails again is the failure reported. Only when none does is the first failure (found with
-    the full patience while generating) reported, as intermittent. What shrink candidates found
-    under the short patience is never reported.
+    its own, the steps are replayed here (`rerun`, as `--replay` does, full patience): the best
+    shrink candidate's up to three times, then the first failure's up to twice (a race the
+    replica lost once can go the other way); the first replay that fails again
+    is the failure reported. Only when none does is the first failure (found with the full
+    patience while generating) reported, as intermittent; and when the replica is gone
+    (`alive`), the first failure is reported as it was, without replays. What shrink
+    candidates found under the short patience is never reported.
     """
     record: ExampleRecord | None = None
     intermittent = False
@@ -148,15 +163,16 @@ def _machine_failed(
     if isinstance(exc, ExampleFailed) and exc.record.full_patience:
         record = exc.record
     else:
-        if env.first_failure is not None:
-            record = _reproduced(worker, target, [(env.best_candidate, 2), (env.first_failure, 1)])
-            intermittent = record is None
-            record = record or env.first_failure
+        first = env.first_failure
+        if first is not None and alive():
+            record = _first_that_fails_again(rerun, alive, [(env.best_candidate, 3), (first, 2)])
+            intermittent = record is None and alive()
+        record = record or first
         if not isinstance(exc, ExampleFailed | Flaky | ShrinkBudgetSpent):  # Hypothesis's error, or the suite's
             error = f"{type(exc).__name__}: {_short(exc)}"
     if record is not None and record.error:
         error = f"{error}\n{record.error}" if error else record.error
-    failure = FailureRecord(
+    return FailureRecord(
         source=type(exc).__name__,
         steps=list(record.steps) if record else [],
         findings=list(record.violations) if record else [],
@@ -164,18 +180,21 @@ def _machine_failed(
         error=error,
         intermittent=intermittent,
     )
-    fail(request, worker, failure, death=target.death_verdict())
 
 
-def _reproduced(
-    worker: WorkerContext, target: ReplicaTarget, hints: list[tuple[ExampleRecord | None, int]]
+def _first_that_fails_again(
+    rerun: Callable[[list[Any]], ExampleRecord | None],
+    alive: Callable[[], bool],
+    hints: list[tuple[ExampleRecord | None, int]],
 ) -> ExampleRecord | None:
-    """The first full-patience replay of a hint's steps that fails again like the hint did:
-    citing one of its rules, or, if it cited none, failing without a verdict again."""
+    """The first replay of a hint's steps that fails again like the hint did: citing one of its
+    rules, or, if it cited none, failing without a verdict again."""
     for hint, runs in hints:
-        for _ in range(runs if hint is not None and target.death_verdict() is None else 0):
+        for _ in range(runs if hint is not None else 0):
+            if not alive():
+                return None
             assert hint is not None
-            again = _rerun(worker, target, hint.steps)
+            again = rerun(hint.steps)
             if again is not None and (again.rules & hint.rules if hint.rules else not again.rules):
                 return again
     return None

@@ -11,12 +11,14 @@ from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.machines.env import ExampleFailed, MachineEnv, ShrinkBudgetSpent
+from conformance.machines.env import ExampleFailed, ExampleRecord, MachineEnv, ShrinkBudgetSpent
 from conformance.machines.protocol import ProtocolMachine, ReadOnlyMachine
 from conformance.report.results import RunResults
 from conformance.session.capabilities import Capabilities
+from conformance.session.harness import reported_failure
 from conformance.steps.backend import Finding, PeekAnswer, WaitFailed
 from conformance.steps.catalog import Ids
 from tests.plugin.fakes import FakeBackend
@@ -270,3 +272,51 @@ def test_a_liveness_failure_is_shrunk_with_the_short_patience_but_reported_with_
     assert "within 20 s" in str(record.violations) and "within 0.5 s" not in str(record.violations)
     assert env.shrink_patience in patiences, "shrink candidates ran with the short patience"
     assert record.steps[-1]["op"] == "wait_peek" and len(record.steps) <= 8, record.steps
+
+
+def _record(rules: list[str], *, full: bool = True, steps: int = 3, error: str = "") -> ExampleRecord:
+    findings = [Finding(r, "MUST", f"{r} [MUST] seen") for r in rules]
+    return ExampleRecord("", [{"op": "connect"}] * steps, findings, [f"line-{r}" for r in rules], error, full)
+
+
+def test_the_report_is_the_full_patience_replay_when_hypothesis_reproduced_it() -> None:
+    env = _env(lambda patience: FakeBackend())
+    env.first_failure = _record(["PEEK-1"], steps=30)
+    final = _record(["PEEK-1"], steps=5)
+    reran: list[object] = []
+    failure = reported_failure(ExampleFailed(final), env, rerun=lambda s: reran.append(s), alive=lambda: True)
+    assert failure.steps == final.steps and [f.rule_id for f in failure.findings] == ["PEEK-1"]
+    assert not failure.intermittent and not failure.error and reran == []
+
+
+def test_when_hypothesis_could_not_reproduce_the_suite_replays_the_hints_and_reports_what_failed_again() -> None:
+    env = _env(lambda patience: FakeBackend())
+    env.first_failure = _record(["FRONT-1"], steps=30)
+    env.best_candidate = _record(["FRONT-1", "COPY-3"], full=False, steps=6)
+    again = _record(["FRONT-1"], steps=7)
+    replays: list[int] = []
+
+    def rerun(steps: list[object]) -> ExampleRecord | None:
+        replays.append(len(steps))
+        return again if len(replays) == 2 else None  # the shrunk steps fail again the second time
+
+    for exc in (Flaky("did not reproduce"), ShrinkBudgetSpent("30 s")):
+        replays.clear()
+        failure = reported_failure(exc, env, rerun=rerun, alive=lambda: True)
+        assert replays == [6, 6] and failure.steps == again.steps and not failure.intermittent
+        assert [f.rule_id for f in failure.findings] == ["FRONT-1"] and failure.history == again.history
+        assert not failure.error, "Hypothesis's own words are not the replica's failure"
+
+
+def test_only_a_failure_no_replay_reproduces_is_intermittent_and_nothing_short_is_reported() -> None:
+    env = _env(lambda patience: FakeBackend())
+    env.first_failure = _record(["FRONT-1"], steps=30)
+    env.best_candidate = _record(["FRONT-1", "COPY-3"], full=False, steps=6)
+    replays: list[int] = []
+    failure = reported_failure(
+        Flaky("x"), env, rerun=lambda s: replays.append(len(s)), alive=lambda: True
+    )
+    assert replays == [6, 6, 6, 30, 30] and failure.intermittent
+    assert failure.steps == env.first_failure.steps and [f.rule_id for f in failure.findings] == ["FRONT-1"]
+    dead = reported_failure(Flaky("x"), env, rerun=lambda s: pytest.fail("no replay"), alive=lambda: False)
+    assert not dead.intermittent and dead.steps == env.first_failure.steps, "a dead replica is not a flaky one"
