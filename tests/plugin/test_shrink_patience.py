@@ -61,8 +61,14 @@ def test_slow_copy_to_answers_do_not_join_the_verdict_on_a_safety_bug(tmp_path: 
     for failure in failures:
         saved = json.loads(failure.replay_file.read_text())
         assert saved["rules"] == ["FRONT-1"] and not saved["replay"]["intermittent"], saved["replay"]
-        assert "within 0.5 s" not in failure.history_file.read_text()
+        history = failure.history_file.read_text()
+        assert "within 0.5 s" not in history
         assert not offline_mismatch(failure), offline_mismatch(failure)
+        for text in saved["replay"]["violations"]:  # the events and the stream each one names
+            for seq in re.findall(r"at:\s+event #(\d+)", text):
+                assert f'"seq":{seq},' in history, (seq, failure.history_file)
+            for stream in re.findall(r"\] on (c\d+)", text):
+                assert f'"stream":"{stream}"' in history, (stream, failure.history_file)
 
     (tmp_path / "replay").mkdir()
     replay = run_pytest(
