@@ -170,8 +170,8 @@ def reported_failure(
         record = record or first
         if not isinstance(exc, ExampleFailed | Flaky | ShrinkBudgetSpent):  # Hypothesis's error, or the suite's
             error = f"{type(exc).__name__}: {_short(exc)}"
-    if record is not None and record.error:
-        error = f"{error}\n{record.error}" if error else record.error
+    if record is not None and record.error and not record.violations:  # verdicts explain themselves
+        error = f"{error}\nthe example failed with {record.error}" if error else record.error
     return FailureRecord(
         source=type(exc).__name__,
         steps=list(record.steps) if record else [],
