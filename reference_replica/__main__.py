@@ -19,6 +19,7 @@ from types import FrameType
 
 from reference_replica import exposure, faults, network_options
 from reference_replica.server import serve
+from reference_replica.storage import writes
 from reference_replica.tls import TlsFileError
 
 
@@ -47,11 +48,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help="turn on a deliberate bug (repeatable); valid names:\n" + faults.describe(),
     )
+    parser.add_argument(
+        "--blob-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every blob write (so every copy-to answer) by SECONDS: legal slowness, for the suite's tests",
+    )
     network_options.add(parser)
     args = parser.parse_args(argv)
     args.network = network_options.resolve(args, parser)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.blob_delay < 0:
+        parser.error("--blob-delay must not be negative")
+    writes.BLOB_DELAY = args.blob_delay
     try:
         faults.enable(args.inject_fault)
     except faults.UnknownFault as error:

@@ -203,6 +203,10 @@ class Engine:
             self._end_iteration(error.code, error.message)
             return
         kind = cmd.WhichOneof("kind")
+        if kind == "allow_writes" and stage is Stage.INITIALIZING and faults.on("crash-on-early-allow-writes"):
+            log.error("exiting on AllowWrites before InitializationComplete")  # FAULT: breaks TRANS-4
+            logging.shutdown()
+            os._exit(70)
         if kind == "create_instance" and self.setup_was_cut and faults.on("panic-on-partial-history"):
             raise RuntimeError("panic-on-partial-history: an earlier stream ended mid-setup")  # FAULT: TRANS-3
         if kind == "create_timely" and faults.on("hello-before-instance"):

@@ -65,6 +65,11 @@ REGISTRY: Final[dict[str, Fault]] = {
             "a malformed command, or one illegal in its stage, makes the process exit instead of ending the stream",
         ),
         Fault(
+            "crash-on-early-allow-writes",
+            "TRANS-4",
+            "AllowWrites before InitializationComplete makes the process exit (A1: accept it, or end the stream)",
+        ),
+        Fault(
             "refuses-unknown-cancel",
             "TRANS-5",
             "a CancelPeek of a uuid never sent on the stream ends it (FAILED_PRECONDITION) instead of being ignored",

@@ -5,7 +5,10 @@ recorded in its `Command` event) that names the rule it tests first, e.g. `"TRAN
 CreateInstance"`. One probe per stream; the oracle then judges, instead of TRANS-3:
 
 - TRANS-4 (a malformed command, or one illegal in its stage): the replica owes the end of the
-  stream, with `INVALID_ARGUMENT` or `FAILED_PRECONDITION` and a non-empty message.
+  stream, with `INVALID_ARGUMENT` or `FAILED_PRECONDITION` and a non-empty message. A label
+  `"TRANS-4 (or accepted): ..."` marks a command that a replica may also accept (A1:
+  `AllowWrites` before `InitializationComplete`): nothing is owed then, the stream may stay
+  open, and an end is judged as above; a refused `AllowWrites` leaves the replica read-only.
 - TRANS-5 (a command naming an id or uuid the iteration never created): a `CancelPeek` must be
   ignored (the stream stays open until the controller closes it); any other command is ignored
   or ends the stream with `FAILED_PRECONDITION`; no response may name that id.
@@ -31,6 +34,7 @@ from conformance.wire.ids import gid_str, uuid_str
 RULES = ("TRANS-4", "TRANS-5")
 REJECTIONS = ("INVALID_ARGUMENT", "FAILED_PRECONDITION")
 _LABEL = re.compile(r"\s*(TRANS-[45])\b")
+_ACCEPTABLE = re.compile(r"\s*TRANS-4\s*\(or accepted\)")
 
 
 def probe_rule(label: str) -> str:
@@ -45,7 +49,11 @@ def on_probe(ctx: Context, ss: StreamState, cmd: command_pb2.ProtoComputeCommand
         return
     kind = cmd.WhichOneof("kind") or "no kind"
     ss.probe_rule, ss.probe_kind = rule, kind
-    if rule == "TRANS-4":
+    if rule == "TRANS-4" and _ACCEPTABLE.match(label):
+        ss.probe_acceptable = True
+        r = ctx.replica
+        ss.writable_before_probe = (r.writable, r.writable_seq, r.writable_iteration)
+    elif rule == "TRANS-4":
         ctx.owe(
             "TRANS-4",
             ss,
@@ -66,10 +74,13 @@ def on_end(ctx: Context, ss: StreamState, ev: StreamEnd) -> bool:
         ctx.replica.after_probe = ss.probe_rule
         done = ctx.obligations.discharge(("probe", ss.name))
         if ev.by_controller or ss.superseded:
-            if ss.probe_rule == "TRANS-5" and ev.by_controller:
-                ctx.exercise("TRANS-5")  # ignored: the stream stayed open until the controller closed it
+            if ev.by_controller and (ss.probe_rule == "TRANS-5" or ss.probe_acceptable):
+                ctx.exercise(ss.probe_rule)  # ignored or accepted: open until the controller ended it
             return True
-        _judge_end(ctx, ss, ev, done is not None)
+        if ss.writable_before_probe is not None:  # refused: the command did not take effect
+            r = ctx.replica
+            r.writable, r.writable_seq, r.writable_iteration = ss.writable_before_probe
+        _judge_end(ctx, ss, ev, done is not None or ss.probe_acceptable)
         return True
     if ss.after_probe and not ev.by_controller and not ss.superseded:
         ctx.flag(

@@ -122,6 +122,8 @@ class StreamState:
     probe_rule: str = ""  # the robustness rule that probe tests (check_probes), if any
     probe_kind: str = ""  # the kind of the probing command
     probe_ids: set[str] = field(default_factory=set)  # ids/uuids a TRANS-5 probe named
+    probe_acceptable: bool = False  # the probed command may also be accepted (the stream then stays open)
+    writable_before_probe: tuple[bool, int | None, int | None] | None = None  # restored if the probe is refused
     after_probe: str = ""  # a probe ended the previous iteration: this stream shows it is served
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=12))
     received: Counter[str] = field(default_factory=Counter)  # responses by kind ("what arrived", summarized)

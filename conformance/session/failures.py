@@ -41,7 +41,7 @@ class FailureRecord:
     findings: list[Finding] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
     error: str = ""  # a failure that is not an oracle finding (expectation, wait, stream...)
-    intermittent: bool = False  # Hypothesis could not reproduce it (Flaky)
+    intermittent: bool = False  # observed once, but its steps did not fail again when replayed
     rerun: bool = False  # not steps (a robustness probe): reproduced by running the test again
 
 
@@ -202,7 +202,10 @@ def fail(
     if death:
         lines.append(death)
     if record.intermittent:
-        lines.append("INTERMITTENT: the violation below did not reproduce when Hypothesis replayed the example.")
+        lines.append(
+            "INTERMITTENT: the failure below was observed once (with the full patience), but its steps did not "
+            "fail again when the suite replayed them."
+        )
     lines += [f.text for f in record.findings] or [record.error or "failed without a recorded violation"]
     if record.error and record.findings:
         lines.append(record.error)

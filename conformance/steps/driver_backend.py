@@ -66,6 +66,7 @@ class DriverBackend:
         self.stream: Any = None
         self._streams: list[Any] = []  # every stream this backend opened, oldest first
         self._initialized: set[int] = set()  # streams that were sent InitializationComplete
+        self._evidence: tuple[str, str] | None = None  # (shard, gid) of the peeks of `_make_seen`
         self._events: list[history.Event] = []
         self.replica.recorder.listeners.append(self._events.append)
         self._violations = len(self.replica.violations)
@@ -262,16 +263,21 @@ class DriverBackend:
             # after initialization; this is for scenarios and failed examples).
             time.sleep(_GRACE)
             return
-        if getattr(self.target, "evidence", None) is None:
-            shard_id = f"{self.worker.ids.prefix}-evidence"
+        if self._evidence is None:
+            # One per backend, created within its history: the offline check of that history must
+            # know the shard the peek reads, or it could not tell the answer was final (PEEK-6).
+            shard_id = self.worker.ids.shard("evidence")
             self.storage.create_shard(shard_id, 1, upper=EMPTY)
-            self.target.evidence = (shard_id, self.worker.ids.gid())
-        shard_id, gid = self.target.evidence
+            self._evidence = (shard_id, self.worker.ids.gid())
+        shard_id, gid = self._evidence
         uuid = self.worker.ids.uuid()
         peek = commands.persist_peek(uuid, gid, shard_id, 0, storage_address=self.storage.address, columns=["int64"])
         with contextlib.suppress(WaitError):
             stream.send(peek)
             stream.wait_peek(uuid)
+            # Whatever else the replica sends about this peek (a second answer is PEEK-1) then
+            # lands in this example's history every time, not only when it beats the close.
+            stream.wait_quiet(_GRACE)
 
     def close(self) -> None:
         """Close every stream this backend opened that is still open, as the controller: nothing

@@ -121,6 +121,26 @@ def _ignored_or_refused(bad: Bad, label: str) -> Probe:
     return probe
 
 
+def _allow_writes_before_initialization(p: Prober) -> None:
+    """AllowWrites before InitializationComplete (spec 16, A1): the replica may accept it (as
+    upstream does: it is then writable, for good) or refuse it like any command illegal in its
+    stage (TRANS-4: the stream ends with a status and a message, and it stays read-only). If it
+    accepts, the stream must go on serving; either way, the next stream must be served."""
+    accepted = False
+    with contextlib.suppress(*_ENDED):
+        stream = p.connect(initialize=False)
+        stream.send(cmd.allow_writes(), probe="TRANS-4 (or accepted): AllowWrites before InitializationComplete")
+        stream.initialization_complete()
+        p.answered(stream)  # accepted: answered on the same stream; refused: the stream ended
+        accepted = all(ps.open for ps in stream.processes)
+        stream.close()
+    if accepted:
+        p.target.writable = True  # AllowWrites is permanent (RO-2)
+    else:
+        p.target.tainted = True  # refused, says the replica: read-only tests still stay away from it
+    p.serves()
+
+
 def _created(p: Prober) -> Stream:
     return p.connect(initialize=False)
 
@@ -155,6 +175,8 @@ PROBES: dict[str, Callable[[Prober], None]] = {
     "second-init-complete": _rejected(
         _initialized, lambda p: cmd.initialization_complete(), "a second InitializationComplete"
     ),
+    # ... or accepted, as A1 allows for this one.
+    "allow-writes-before-init-complete": _allow_writes_before_initialization,
     # ... and malformed (spec 1.3: no kind, or a required sub-field missing).
     "command-without-kind": _rejected(
         _initialized, lambda p: command_pb2.ProtoComputeCommand(), "a command with no kind"

@@ -9,6 +9,7 @@ back to the engine thread through `post`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,12 @@ class AppendResult:
 @dataclass(frozen=True)
 class BlobResult:
     error: str | None  # None: written
+
+
+BLOB_DELAY: float = 0.0
+"""Seconds every PutBlob waits before it is sent (`--blob-delay`): a slow object store, so that
+copy-to answers come late but legally. Only the suite's own tests set it (a replica whose
+legal slowness must not be mistaken for a liveness bug); 0 in every other run."""
 
 
 class ReadOnlyViolation(AssertionError):
@@ -102,7 +109,12 @@ class StorageWriter:
                 result = BlobResult(f"PutBlob {key}: {error.code().name}: {error.details()}")
             self._post(lambda: done(result))
 
-        self._client.executor.submit(call)
+        if BLOB_DELAY > 0:
+            timer = threading.Timer(BLOB_DELAY, self._client.executor.submit, args=(call,))
+            timer.daemon = True
+            timer.start()
+        else:
+            self._client.executor.submit(call)
 
     def get_shard(self, address: str, shard: str, done: Callable[[int, int, str | None], None]) -> None:
         """Read a shard's (upper, since); reads are allowed at any time."""

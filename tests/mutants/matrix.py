@@ -44,7 +44,7 @@ class Row:
     rule: str
     source: str
     description: str
-    caught: bool  # the run failed citing `rule`, and its replay did too
+    caught: bool  # the run failed citing `rule`, its replay did too, and its histories re-judge the same offline
     cited: list[str]  # every rule the run's failures cite
     first_rule: str  # the rule of the first violation
     seconds: float | None  # to the first violation, from the start of the suite's session
@@ -72,6 +72,7 @@ def judge(fault: faults.Fault, run: SuiteRun, again: SuiteRun | None) -> Row:
     elif not replayed:
         cited = ", ".join(again.cited) if again is not None and again.cited else "nothing"
         problems.append(f"its replay did not reproduce it (cited {cited})")
+    problems += run.offline_mismatches() + (again.offline_mismatches() if again is not None else [])
     return Row(
         fault=fault.name,
         rule=fault.rule,

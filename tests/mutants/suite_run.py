@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from conformance.history import read_history
+from conformance.oracle import ControllerError, Oracle
 from conformance.rules import RULES
 from reference_replica import faults
 from tests.mutants.probe import OUT_VARIABLE
@@ -76,6 +78,27 @@ class Failure:
         )
 
 
+def offline_mismatch(failure: Failure) -> str:
+    """How `python -m conformance check` on the failure's history disagrees with the live run
+    ("" when it does not): the same MUST rules exactly, and every SHOULD rule the failure cites.
+    A history that holds every event its verdicts name reaches them again on its own."""
+    try:
+        events = read_history(failure.history_file).events
+        oracle = Oracle()
+        oracle.consume_all(events)
+    except (OSError, ValueError, ControllerError) as exc:
+        return f"{failure.history_file.name} cannot be judged offline: {exc}"
+    offline_must = {v.rule for v in oracle.violations}
+    offline_should = {v.rule for v in oracle.warnings}
+    live_must = {r for r in failure.rules if RULES[r].level == "MUST"}
+    live_should = set(failure.rules) - live_must
+    if offline_must == live_must and live_should <= offline_should:
+        return ""
+    offline = ", ".join(sorted(offline_must | offline_should)) or "nothing"
+    live = ", ".join(sorted(failure.rules)) or "nothing"
+    return f"offline check of {failure.history_file.name} cites {offline}, the live run {live}"
+
+
 @dataclass(frozen=True)
 class SuiteRun:
     fault: str | None
@@ -91,6 +114,10 @@ class SuiteRun:
     def cited(self) -> list[str]:
         """Every rule id the run's failures cite, first failure first, then those its report shows."""
         return list(dict.fromkeys([*(r for f in self.failures for r in f.rules), *self.reported]))
+
+    def offline_mismatches(self) -> list[str]:
+        """Every saved failure whose history, re-judged offline, disagrees with the live verdicts."""
+        return [m for f in self.failures if (m := offline_mismatch(f))]
 
     @property
     def passed(self) -> bool:
