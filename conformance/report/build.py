@@ -60,6 +60,8 @@ class RuleLine:
     test: str = ""
     artifact: str = ""
     reason: str = ""  # why a rule was not exercised, when the run knows (and does not hold it against the replica)
+    rerun: str = ""  # the shell command that runs the first violation again
+    check: str = ""  # the shell command that re-judges its history offline
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -157,6 +159,7 @@ def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> Rul
     first = results.first.get(rule.id)
     if first is not None:
         line.first_violation, line.test, line.artifact = first.text, first.test, first.artifact
+        line.rerun, line.check = first.rerun, first.check
     if rule.level == "CTRL":
         line.status = "controller"
     elif rule.level == "MAY":

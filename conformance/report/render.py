@@ -59,6 +59,8 @@ def markdown(report: Report) -> str:
             out += [f"### {x.id} ({x.level}, {_MARK[x.status]})", "", f"- test: `{x.test}`"]
             if x.artifact:
                 out.append(f"- replay: `{x.artifact}`")
+            if x.rerun or x.check:
+                out += ["", "```bash", *(c for c in (x.rerun, x.check) if c), "```"]
             out += ["", "```", x.first_violation.rstrip(), "```", ""]
     out += ["", "## Rules", ""]
     for (section, title), group in groupby(report.lines, key=lambda x: (x.section, x.section_title)):

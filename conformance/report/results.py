@@ -17,9 +17,11 @@ class FirstViolation:
     text: str  # the oracle's explanation, rule id first
     test: str  # the pytest node id that saw it
     artifact: str = ""  # replay file written for it, if any
+    rerun: str = ""  # the shell command that runs it again (a replay of the saved steps, or the test)
+    check: str = ""  # the shell command that re-judges its saved history offline
 
     def to_json(self) -> dict[str, str]:
-        return {"text": self.text, "test": self.test, "artifact": self.artifact}
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -47,15 +49,17 @@ class RunResults:
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
 
-    def add_violation(self, rule_id: str, text: str, test: str, artifact: str = "") -> None:
+    def add_violation(
+        self, rule_id: str, text: str, test: str, artifact: str = "", *, rerun: str = "", check: str = ""
+    ) -> None:
         self.violations[rule_id] += 1
         if rule_id not in self.first:
-            self.first[rule_id] = FirstViolation(text, test, artifact)
+            self.first[rule_id] = FirstViolation(text, test, artifact, rerun, check)
 
-    def add_warning(self, rule_id: str, text: str, test: str) -> None:
+    def add_warning(self, rule_id: str, text: str, test: str, *, rerun: str = "", check: str = "") -> None:
         self.warnings[rule_id] += 1
         if rule_id not in self.first:
-            self.first[rule_id] = FirstViolation(text, test)
+            self.first[rule_id] = FirstViolation(text, test, rerun=rerun, check=check)
 
     def add_unjudged(self, notes: list[str], limit: int = 10) -> None:
         """Situations the oracle could not judge, shown (a few) in the terminal summary."""
