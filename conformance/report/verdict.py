@@ -74,9 +74,10 @@ class LineLike(Protocol):
 class Reason:
     kind: str  # one of KINDS
     text: str
+    rules: tuple[str, ...] = ()  # the rules it blames, if any (the JUnit rule cases fail exactly these)
 
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "text": self.text}
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, **({"rules": list(self.rules)} if self.rules else {})}
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,14 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.word == "PASS"
+
+    def blamed(self) -> dict[str, Reason]:
+        """Each rule the verdict holds against the replica, with the (first) reason that does."""
+        out: dict[str, Reason] = {}
+        for reason in self.reasons:
+            for rule_id in reason.rules:
+                out.setdefault(rule_id, reason)
+        return out
 
     def headline(self) -> str:
         """`PASS`, or `FAIL - reason; reason`: the one line every output starts its verdict with."""
@@ -140,11 +149,11 @@ def _reasons(
         out.append(Reason("replica", problem))
     failed = [x.id for x in lines if x.status == "failed"]
     if failed:
-        out.append(Reason("violation", f"MUST rule(s) violated: {', '.join(failed)}"))
+        out.append(Reason("violation", f"MUST rule(s) violated: {', '.join(failed)}", tuple(failed)))
     if strict:
         warned = [x.id for x in lines if x.status == "warning"]
         if warned:
-            out.append(Reason("strict", f"SHOULD rule(s) violated in strict mode: {', '.join(warned)}"))
+            out.append(Reason("strict", f"SHOULD rule(s) violated in strict mode: {', '.join(warned)}", tuple(warned)))
     if results.unexplained:
         first = results.unexplained[0]
         more = f" (and {len(results.unexplained) - 1} more)" if len(results.unexplained) > 1 else ""
@@ -152,12 +161,13 @@ def _reasons(
     stale = [x.id for x in lines if x.status == "unexpected_pass"]
     if stale:
         text = f"known-failing rule(s) passed (remove them from the list): {', '.join(stale)}"
-        out.append(Reason("known_failing", text))
+        out.append(Reason("known_failing", text, tuple(stale)))
     finished = not (results.replica_deaths or results.cut_short or end.interrupted)
     if full_run and finished:  # coverage is judged only on a run that ran to its end
         missing = [x.id for x in lines if x.status == "not_exercised" and x.level == "MUST" and not x.reason]
         if missing:
-            out.append(Reason("coverage", f"MUST rule(s) not exercised by a full {profile} run: {', '.join(missing)}"))
+            text = f"MUST rule(s) not exercised by a full {profile} run: {', '.join(missing)}"
+            out.append(Reason("coverage", text, tuple(missing)))
     if results.suite_errors or end.internal_error:
         errors = list(results.suite_errors) or ["pytest reported an internal error (see the output above)"]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -153,32 +153,79 @@ def test_markdown_and_terminal_table() -> None:
     assert table[-1].startswith("by section: ") and "8:1/2!1" in table[-1]
 
 
-def test_junit_gets_one_case_per_section(tmp_path: Path) -> None:
+def _junit(tmp_path: Path, report: Report) -> dict[str, ET.Element]:
     xml = tmp_path / "junit.xml"
     xml.write_text(
         '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="1"><testcase name="t"/>'
         "</testsuite></testsuites>"
     )
-    r = results(PEEK_1=5, SUB_1=1)
-    r.add_violation("PEEK-2", "PEEK-2 nothing within 20 s", "t")
-    report = build_report(RULES, TITLES, r, info())
     append_rule_suite(xml, report)
     append_rule_suite(xml, report)  # idempotent: replaced, not duplicated
-    root = ET.parse(xml).getroot()
-    suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["pytest", SUITE_NAME]
-    cases = {c.get("name"): c for c in suites[1].findall("testcase")}
-    assert list(cases) == ["verdict", "8. Peeks and cancels", "9. Subscribes", "3. Stages", "2. Transport"]
-    verdict = cases["verdict"].find("failure")
+    return {s.get("name") or "": s for s in ET.parse(xml).getroot().findall("testsuite")}
+
+
+def _cases(suite: ET.Element) -> dict[str, str]:
+    """rule id -> failure, skipped or passed."""
+    out = {}
+    for case in suite.findall("testcase"):
+        kind = next((c.tag for c in case if c.tag in ("failure", "skipped")), "passed")
+        out[case.get("name") or ""] = kind
+    return out
+
+
+def test_junit_gets_one_case_per_rule_in_its_sections_suite(tmp_path: Path) -> None:
+    r = results(PEEK_1=5, SUB_1=1)
+    text = "PEEK-2 nothing within 20 s\nlast messages: ..."
+    r.add_violation("PEEK-2", text, "t", "f.replay.json", rerun="py -m pytest --replay f", check="py -m conformance c")
+    r.add_warning("SUB-8", "SUB-8 an updates batch after an error batch", "t")
+    report = build_report(RULES, TITLES, r, info())
+    suites = _junit(tmp_path, report)
+    assert list(suites) == [
+        "pytest",
+        SUITE_NAME,
+        f"{SUITE_NAME}: 8. Peeks and cancels",
+        f"{SUITE_NAME}: 9. Subscribes",
+        f"{SUITE_NAME}: 3. Stages",
+        f"{SUITE_NAME}: 2. Transport",
+    ]
+    verdict = suites[SUITE_NAME].find("testcase[@name='verdict']/failure")
     assert verdict is not None and verdict.get("message") == "FAIL - MUST rule(s) violated: PEEK-2"
-    failure = cases["8. Peeks and cancels"].find("failure")
-    assert failure is not None and "PEEK-2 nothing within 20 s" in (failure.get("message") or "")
-    assert cases["9. Subscribes"].find("failure") is None
-    assert cases["3. Stages"].find("skipped") is not None
-    assert suites[1].get("failures") == "2" and suites[1].get("tests") == "5"
-    props = {p.get("name"): p.get("value") for p in suites[1].iter("property")}
+    peeks = suites[f"{SUITE_NAME}: 8. Peeks and cancels"]
+    assert _cases(peeks) == {"PEEK-1": "passed", "PEEK-2": "failure", "PEEK-5": "skipped"}
+    failure = peeks.find("testcase[@name='PEEK-2']/failure")
+    assert failure is not None and failure.get("message") == "PEEK-2 nothing within 20 s"
+    assert "last messages" in (failure.text or "") and "check: py -m conformance c" in (failure.text or "")
+    assert peeks.find("testcase[@name='PEEK-1']").get("classname") == f"{SUITE_NAME}.08-peeks-and-cancels"  # type: ignore[union-attr]
+    assert (peeks.get("tests"), peeks.get("failures"), peeks.get("skipped")) == ("3", "1", "1")
+    # A SHOULD warning outside strict mode passes, as the verdict does; an unexercised rule is skipped.
+    subs = suites[f"{SUITE_NAME}: 9. Subscribes"]
+    assert _cases(subs) == {"SUB-1": "passed", "SUB-8": "passed"}
+    assert "warning" in (subs.findtext("testcase[@name='SUB-8']/system-out") or "")
+    assert _cases(suites[f"{SUITE_NAME}: 2. Transport"]) == {"TRANS-4": "skipped"}
+    props = {p.get("name"): p.get("value") for p in suites[SUITE_NAME].iter("property")}
     assert props["suite_version"] == "1.2.3" and props["profile"] == "ci"
     assert props["verdict"] == "FAIL" and props["exit_status"] == "1"
+
+
+def test_junit_rule_cases_fail_exactly_where_the_verdict_blames_a_rule(tmp_path: Path) -> None:
+    r = results(PEEK_1=5)
+    r.add_warning("SUB-8", "SUB-8 an updates batch after an error batch", "t")
+    report = build_report(
+        RULES, TITLES, r, info(full_run=True, strict=True, known_failing={"PEEK-1"}, capabilities=Capabilities())
+    )
+    suites = _junit(tmp_path, report)
+    failing = {
+        case.get("name"): case.find("failure").get("type")  # type: ignore[union-attr]
+        for suite in suites.values()
+        for case in suite.findall("testcase")
+        if case.find("failure") is not None and case.get("name") != "verdict"
+    }
+    assert failing == {"PEEK-1": "known_failing", "PEEK-2": "coverage", "SUB-1": "coverage", "SUB-8": "strict"}
+    assert set(failing) == set(report.verdict.blamed())
+    clean = build_report(RULES, TITLES, results(PEEK_1=1, PEEK_2=1, SUB_1=1), info())
+    suites = _junit(tmp_path, clean)
+    assert clean.verdict.passed and suites[SUITE_NAME].get("failures") == "0"
+    assert all(s.get("failures") == "0" for name, s in suites.items() if name != "pytest")
 
 
 def test_known_failing_file(tmp_path: Path) -> None:
