@@ -138,6 +138,7 @@ class MachineEnv:
     last_failure: ExampleRecord | None = None  # the latest with the full patience (after shrinking: the final replay)
     first_failure_at: float | None = None
     best_candidate: ExampleRecord | None = None  # the shortest shrink candidate like the first failure (a hint)
+    on_example_end: Callable[[StepRunner], None] | None = None  # counts for the progress line and statistics
 
     def start_example(self, machine: str) -> StepRunner:
         """A fresh runner. While shrinking, candidates get a short patience; past the shrink
@@ -202,6 +203,8 @@ class MachineEnv:
             StepRunner.check(runner)  # what the oracle judged since the failure, or while closing
         if runner.violations and runner.failed_at is None:
             runner.failed_at = max(len(runner.executed) - 1, 0)
+        if self.on_example_end is not None:
+            self.on_example_end(runner)
         self._fold(runner, runner.mode)
         self.results.add_unjudged(_unjudged(backend))
         if runner.failed_at is None:

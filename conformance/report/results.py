@@ -45,6 +45,8 @@ class RunResults:
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
     full_run: bool = True  # every suite test file collected whole, nothing deselected
     notes: list[str] = field(default_factory=list)  # lines for the terminal summary (e.g. replay outcomes)
+    machines: list[dict[str, Any]] = field(default_factory=list)  # per machine test: MachineStats.to_json()
+    timings: dict[str, float] = field(default_factory=dict)  # suite test node id -> seconds its call took
 
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
@@ -97,6 +99,8 @@ class RunResults:
         self.fresh_unavailable = self.fresh_unavailable or other.fresh_unavailable
         self.stopped = self.stopped or other.stopped
         self.targets.extend(t for t in other.targets if t not in self.targets)
+        self.machines.extend(other.machines)
+        self.timings.update(other.timings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +123,8 @@ class RunResults:
             "targets": self.targets,
             "full_run": self.full_run,
             "notes": self.notes,
+            "machines": self.machines,
+            "timings": self.timings,
         }
 
     @staticmethod
@@ -143,4 +149,6 @@ class RunResults:
             targets=list(data.get("targets", [])),
             full_run=data.get("full_run", True),
             notes=list(data.get("notes", [])),
+            machines=list(data.get("machines", [])),
+            timings=dict(data.get("timings", {})),
         )

@@ -23,6 +23,7 @@ from conformance.scenarios.format import Scenario
 from conformance.session.failures import FailureRecord, fail, unavailable
 from conformance.session.profiles import Profile
 from conformance.session.replicas import ReplicaError
+from conformance.session.watch import MachineWatch
 from conformance.session.worker import ReplicaTarget, WorkerContext
 from conformance.steps.backend import Backend, Finding
 from conformance.steps.catalog import Catalog
@@ -134,21 +135,23 @@ def run_machine(
 ) -> None:
     with replica_for(request, worker, fresh=fresh, purpose="readonly" if fresh else "main") as target:
         profile = worker.settings.profile
+        watch = MachineWatch(request, worker)  # the progress line, statistics and timings
         env = MachineEnv(
-            new_backend=new_backend_factory(worker, target),
+            new_backend=watch.stats.timed(new_backend_factory(worker, target)),
             storage_address=target.storage.address,
             ids=worker.ids,
             results=worker.results,
             test_id=request.node.nodeid,
             capabilities=worker.settings.capabilities,
             shrink_budget=SHRINK_BUDGET.get(profile.name, 60.0),
+            on_example_end=watch.stats.example_ended,
         )
         bound = type(machine.__name__, (machine,), {"env": env, "__module__": machine.__module__})
         seed_given = request.config.getoption("hypothesis_seed", default=None) is not None
         hyp = hypothesis_settings(profile, worker.artifacts, seed_given)
         failure: BaseException | None = None
         try:
-            run_state_machine_as_test(bound, settings=hyp)
+            watch.run(run_state_machine_as_test, bound, settings=hyp)
         except (Exception, ShrinkBudgetSpent) as exc:  # ExampleFailed, Flaky, a suite error...
             failure = exc
         except Stop as stop:  # the replica is gone or the run out of time: report what was found, if anything
