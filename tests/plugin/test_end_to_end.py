@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from conformance.rules import RULES
 from tests.plugin.subrun import ROOT, run_pytest
+from tests.plugin.test_html_report import Page
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +50,10 @@ def test_quick_profile_passes_against_the_reference_replica(tmp_path: Path) -> N
     suites = {s.get("name"): s for s in ET.parse(tmp_path / "junit.xml").getroot().iter("testsuite")}
     assert "conformance-rules" in suites and suites["conformance-rules"].get("failures") == "0"
     assert (tmp_path / "conformance-artifacts" / "conformance-report.md").read_text().startswith("# Conformance report")
+    page = Page((tmp_path / "conformance-artifacts" / "conformance-report.html").read_text())
+    assert page.ids["verdict"].startswith("PASS")
+    assert all(page.ids.get(f"rule-{rule_id}", "").startswith(rule_id) for rule_id in RULES)
+    assert "test_read_only_machine" in page.ids["timings"]
 
 
 def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(tmp_path: Path) -> None:
@@ -81,6 +87,10 @@ def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(t
     peek1 = failing[1].find("failure")
     assert peek1 is not None and (peek1.get("message") or "").startswith("PEEK-1 [MUST safety]")
     assert "check: " in (peek1.text or "") and "--replay" in (peek1.text or "")
+    html = Page((tmp_path / "conformance-artifacts" / "conformance-report.html").read_text())
+    assert html.ids["verdict"].startswith("FAIL") and "FAIL" in html.ids["rule-PEEK-1"]
+    violation = html.ids["violation-PEEK-1"]
+    assert str(replays[0]) in violation and "last messages on the stream" in violation
 
     # Both commands of the message are one copy-paste each: pasted into a shell as printed, the
     # replay reproduces and the offline check re-judges the saved history to the same rule.
