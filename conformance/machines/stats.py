@@ -98,17 +98,22 @@ class MachineStats:
     def name(self) -> str:
         return self.test_id.rpartition("::")[2] or self.test_id
 
-    def line(self) -> str:
-        """The progress line: examples done of N, steps, rules exercised, violations so far."""
-        parts = [f"{self.examples}/{self.planned} examples", f"{self.steps} steps"]
-        parts.append(f"{len(self.rules)} rules exercised")
-        if self.failing:
-            parts.append(f"violations: {', '.join(sorted(self.violated))} in {_n(self.failing, 'example')}")
-        else:
-            parts.append("no violation")
+    def line(self, width: int = 0) -> str:
+        """The progress line: examples done of N, steps, rules exercised, violations so far; in
+        terser words when the full ones would not fit in `width` columns (0: any width)."""
+        violated = ", ".join(sorted(self.violated))
+        full = [f"{self.examples}/{self.planned} examples", f"{self.steps} steps", f"{len(self.rules)} rules exercised"]
+        full.append(f"violations: {violated} in {_n(self.failing, 'example')}" if self.failing else "no violation")
         if self.shrinks:
-            parts.append(f"{_n(self.shrinks, 'shrink candidate')}")
-        return f"{self.name}: {', '.join(parts)}, {self.elapsed:.1f} s"
+            full.append(_n(self.shrinks, "shrink candidate"))
+        text = f"{self.name}: {', '.join(full)}, {self.elapsed:.1f} s"
+        if not width or len(text) <= width:
+            return text
+        short = [f"{self.examples}/{self.planned} ex", f"{self.steps} steps", f"{len(self.rules)} rules"]
+        short.append(f"FAIL {violated}" if self.failing else "ok")
+        if self.shrinks:
+            short.append(f"{self.shrinks} shrinks")
+        return f"{self.name}: {' '.join(short)} {self.elapsed:.1f}s"
 
     def describe(self) -> str:
         """The machine's statistics, as `--hypothesis-show-statistics` prints them."""

@@ -30,6 +30,7 @@ PLAIN_EVERY = 10.0  # seconds between two plain lines
 
 class Sink(Protocol):
     live: bool
+    width: int  # columns a line may take (0: any)
 
     def show(self, text: str, first: bool) -> None: ...
 
@@ -50,11 +51,11 @@ class Progress:
     def __call__(self, stats: MachineStats) -> None:
         now = self.clock()
         if now - (self.last if self.last is not None else self.started) >= self.every:
-            self._show(stats.line())
+            self._show(stats.line(self.sink.width))
             self.last = now
 
     def done(self, stats: MachineStats) -> None:
-        self._show(stats.line())
+        self._show(stats.line(self.sink.width))
         with contextlib.suppress(Exception):
             self.sink.end()
 
@@ -76,6 +77,7 @@ class TerminalSink:
         self.capture = capture
         self.nodeid = nodeid
         self.live = bool(reporter.isatty())
+        self.width = max(reporter._tw.fullwidth - 1 - len(self.INDENT), 20) if self.live else 0
 
     def show(self, text: str, first: bool) -> None:
         tr = self.reporter
@@ -84,7 +86,7 @@ class TerminalSink:
             if first:
                 tr.ensure_newline()  # end pytest's line (the file's name and its dots, or the test's name)
             if self.live:
-                tr.rewrite(text[: max(tr._tw.fullwidth - 1, 20)], erase=True)
+                tr.rewrite(text[: len(self.INDENT) + self.width], erase=True)
             else:
                 if not first:
                     tr.write("\n")
@@ -110,6 +112,7 @@ class StreamSink:
     `sys.stderr` is pytest's capture)."""
 
     live = False
+    width = 0
 
     def __init__(self, stream: Callable[[], TextIO], prefix: str, capture: Any) -> None:
         self.stream = stream

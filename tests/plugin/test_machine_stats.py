@@ -81,6 +81,8 @@ def test_a_failing_machine_counts_its_violations_and_shrink_candidates() -> None
     assert stats.failing >= 1 and stats.violated == {"PEEK-1"} and stats.shrinks > 0
     assert "violations: PEEK-1 in " in stats.line() and "shrink candidate" in stats.line()
     assert "violations: PEEK-1 in " in stats.describe()
+    narrow = stats.line(width=60)
+    assert narrow.startswith(f"m: {stats.examples}/60 ex ") and "FAIL PEEK-1" in narrow and len(stats.line()) > 60
 
 
 def test_an_example_hypothesis_gives_up_on_is_counted_apart() -> None:
@@ -106,6 +108,7 @@ class Clock:
 class Recorder:
     def __init__(self, live: bool) -> None:
         self.live = live
+        self.width = 0
         self.shown: list[tuple[str, bool]] = []
         self.ended = 0
 

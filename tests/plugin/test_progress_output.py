@@ -31,6 +31,7 @@ def on_a_terminal(directory: Path, *args: str, timeout: float = 240) -> str:
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_ADDOPTS"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), str(ROOT / "protos"), os.environ.get("PYTHONPATH")) if p)
+    env.update(COLUMNS="120", LINES="40")  # as the terminal says (a COLUMNS inherited from elsewhere would win)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", *PLUGIN, "-p", "no:cacheprovider", *args],
         cwd=directory,
