@@ -129,6 +129,7 @@ class Report:
             "replica_deaths": self.results.replica_deaths,
             "stopped": self.results.stopped,
             "rules": [line.to_json() for line in self.lines],
+            "timings": {"tests": self.results.timings, "machines": self.results.machines},
         }
 
 

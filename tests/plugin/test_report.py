@@ -134,6 +134,19 @@ def test_results_cross_processes_as_json_and_merge() -> None:
     assert merged.suite_collected == 9 and not merged.full_run
 
 
+
+def test_timings_and_machine_counts_cross_processes_and_reach_the_json() -> None:
+    a, b = RunResults(), RunResults()
+    a.timings["suite::t1"] = 1.5
+    b.timings["suite::t2"] = 2.5
+    b.machines.append({"test": "suite::m", "examples": 3, "steps": 40})
+    merged = RunResults.from_json(a.to_json())
+    merged.merge(RunResults.from_json(b.to_json()))
+    assert merged.timings == {"suite::t1": 1.5, "suite::t2": 2.5} and merged.machines[0]["steps"] == 40
+    data = build_report(RULES, TITLES, merged, info()).to_json()
+    assert data["timings"] == {"tests": merged.timings, "machines": merged.machines}
+
+
 def test_markdown_and_terminal_table() -> None:
     r = results(PEEK_1=5)
     r.add_violation("PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json")
