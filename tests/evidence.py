@@ -39,7 +39,11 @@ def _faults() -> dict[str, list[dict[str, str]]]:
 
 
 def _variants() -> dict[str, list[dict[str, str]]]:
-    """Rule id -> the legal variants that take a MAY rule's other branch or exercise the rule."""
+    """Rule id -> the legal variants that take a MAY rule's other branch (`permissions`) or
+    exercise the rule (`exercises`, when it names one: "SUB-1: batching" does, "1.1: timing",
+    a freedom of a whole section, does not)."""
+    from conformance.rules import RULES
+
     try:
         module = importlib.import_module("reference_replica.variants")
     except ModuleNotFoundError:
@@ -47,8 +51,8 @@ def _variants() -> dict[str, list[dict[str, str]]]:
     out: dict[str, list[dict[str, str]]] = {}
     for v in module.REGISTRY.values():
         rules = list(getattr(v, "permissions", ()))
-        exercises = str(getattr(v, "exercises", ""))
-        if exercises and exercises not in rules:
+        exercises = str(getattr(v, "exercises", "")).split(":")[0].strip()
+        if exercises in RULES and exercises not in rules:
             rules.append(exercises)
         for rule in rules:
             out.setdefault(rule, []).append({"name": v.name, "description": v.description})
