@@ -1,4 +1,4 @@
-"""Storage writes by the replica: read-only mode (RO-1) and the view sink's contract (DF-4).
+"""Storage writes by the replica: read-only mode (RO-1, RO-5) and the view sink's contract (DF-4).
 
 Storage events are not on a stream; verdicts about them are attributed to the first stream of
 the current iteration, whose recent messages are the best context there is.
@@ -21,6 +21,9 @@ def on_storage(ctx: Context, it: Iteration | None, ev: StorageEvent) -> None:
         return
     where: StreamState | str = it.streams[0] if it is not None and it.streams else "storage"
     target = ev.shard_id or f"blob {ev.key}"
+    if not ctx.replica.writable and ev.kind == "blob_put" and _copy_to_blob(it, ev.key):
+        ctx.exercise("RO-5")  # a copy-to may write its blob while read-only (upstream's does)
+        return
     ctx.exercise("RO-1")
     if not ctx.replica.writable:
         ctx.flag(
@@ -48,6 +51,10 @@ def on_storage(ctx: Context, it: Iteration | None, ev: StorageEvent) -> None:
         return
     assert it is not None
     _check_view_write(ctx, it, where, view, ev)
+
+
+def _copy_to_blob(it: Iteration | None, key: str) -> bool:
+    return it is not None and any(c.kind == "copy_to" and c.blob_key == key for c in it.collections.values())
 
 
 def _view_writing(it: Iteration | None, shard_id: str) -> Collection | None:

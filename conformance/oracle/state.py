@@ -220,5 +220,4 @@ class ReplicaKnowledge:
     instance_config: bytes = b""
     last_epoch: Epoch | None = None
     mv_targets_ever: set[str] = field(default_factory=set)
-    earlier_limit: int | None = None  # the last max_result_size an earlier iteration set
     after_probe: str = ""  # the rule of a probe whose stream ended; the next iteration must be served

@@ -52,11 +52,13 @@ RULES: tuple[Rule, ...] = (
         kind="permission",
         section=SECTION,
         summary=(
-            "On a connection whose timely or instance config differs from the first one the "
-            "replica saw, the replica may end the stream with `FAILED_PRECONDITION` instead of "
-            "serving it."
+            "On a connection whose timely or instance config differs from the first one the replica "
+            "saw, the replica may end the stream with `FAILED_PRECONDITION` instead of serving it."
         ),
         upstream=("R19", "R22"),
-        observed_by="the suite never sends another config (CREATE-3), so it accepts both ways",
+        observed_by=(
+            "a deliberate probe (test_robustness) sends another timely config: the suite accepts the "
+            "stream served or ended with `FAILED_PRECONDITION`, and then wants the next connection served"
+        ),
     ),
 )
