@@ -2,7 +2,8 @@
 
 The first line on stdout is the bound address (`HOST:PORT`, useful with port 0); logs go
 to stderr. SIGTERM and SIGINT stop it cleanly. `--inject-fault NAME` (repeatable) turns on a
-deliberate bug from `faults`; an unknown name exits with status 2 and the list of valid ones.
+deliberate bug from `faults`, `--variant NAME` (repeatable) another legal behaviour from
+`variants`; an unknown name exits with status 2 and the list of valid ones.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import threading
 from types import FrameType
 
-from reference_replica import faults
+from reference_replica import faults, variants
 from reference_replica.server import serve
 
 
@@ -44,13 +45,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help="turn on a deliberate bug (repeatable); valid names:\n" + faults.describe(),
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch to another legal behaviour (repeatable); valid names:\n" + variants.describe(),
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     try:
         faults.enable(args.inject_fault)
-    except faults.UnknownFault as error:
+        variants.enable(args.variant)
+    except (faults.UnknownFault, variants.UnknownVariant, variants.ConflictingVariants) as error:
         parser.error(str(error))
+    if variants.on("four-workers") and args.workers == 1:
+        args.workers = 4
     return args
 
 
@@ -89,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fault_note() -> str:
     names = faults.enabled()
-    return f"; INJECTED FAULTS: {', '.join(names)}" if names else ""
+    note = f"; INJECTED FAULTS: {', '.join(names)}" if names else ""
+    legal = variants.enabled()
+    return note + (f"; variants: {', '.join(legal)}" if legal else "")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import faults, frontier, ids, validation
+from reference_replica import faults, frontier, ids, validation, variants
 from reference_replica.connection import Connection
 from reference_replica.errors import illegal
 from reference_replica.frontier import EMPTY
@@ -39,6 +39,7 @@ class FirstConfigs:
 
     timely: command_pb2.ProtoCreateTimely | None = None
     instance: command_pb2.ProtoInstanceConfig | None = None
+    epoch: tuple[int, int] | None = None  # the highest epoch seen (only the variant fence-stale-epochs)
 
 
 class Iteration:
@@ -49,6 +50,7 @@ class Iteration:
         self.live: dict[str, tuple[str, int]] = {}  # export id -> (kind, key arity for indexes)
         self.dropped: set[str] = set()
         self.peeks: set[int] = set()
+        self.eager = False  # initialization commands applied as they arrive (variant answer-during-initialization)
 
     def admit(self, cmd: command_pb2.ProtoComputeCommand, first: FirstConfigs) -> None:
         kind = cmd.WhichOneof("kind")
@@ -57,9 +59,14 @@ class Iteration:
             if self.stage is not Stage.AWAIT_TIMELY:
                 raise illegal(name, f"repeated on this stream (stage: {self.stage.value})")
             config = cmd.create_timely.config
+            if variants.on("fence-stale-epochs"):  # VARIANT: CREATE-2 taken the other way
+                epoch = (cmd.create_timely.epoch.envd, cmd.create_timely.epoch.replica)
+                if first.epoch is not None and epoch <= first.epoch:
+                    raise illegal(name, f"epoch {epoch} is not above {first.epoch}, which this replica already saw")
+                first.epoch = epoch
             if first.timely is None:
                 first.timely = command_pb2.ProtoCreateTimely(config=config)
-            elif first.timely.config != config:
+            elif first.timely.config != config and not variants.on("accept-other-config"):  # VARIANT: CREATE-4
                 raise illegal(name, "timely config differs from the first connection's (CREATE-4)")
             self.stage = Stage.AWAIT_INSTANCE
             return
@@ -70,7 +77,7 @@ class Iteration:
                 raise illegal(name, f"repeated on this stream (stage: {self.stage.value})")
             if first.instance is None:
                 first.instance = cmd.create_instance
-            elif first.instance != cmd.create_instance:
+            elif first.instance != cmd.create_instance and not variants.on("accept-other-config"):  # VARIANT
                 raise illegal(name, "instance config differs from the first connection's (CREATE-4)")
             self.stage = Stage.INITIALIZING
             return

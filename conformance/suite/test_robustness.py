@@ -119,6 +119,21 @@ def _ignored_or_refused(bad: Bad, label: str) -> Probe:
     return probe
 
 
+def _other_config(p: Prober) -> None:
+    """CREATE-4: a connection whose timely config differs from the first one the replica saw is
+    served, or ended with FAILED_PRECONDITION; either way the next connection is served."""
+    with contextlib.suppress(*_ENDED):
+        stream = p.connect(create=False)
+        timely = {**p.backend.replica.timely}
+        timely["workers"] = int(timely.get("workers", 1)) + 1
+        stream.send(cmd.create_timely(stream.epoch, **timely), probe="CREATE-4: a CreateTimely with other workers")
+        stream.send(cmd.create_instance())
+        stream.initialization_complete()
+        p.answered(stream)  # served: answered here; refused: the stream ended
+        stream.close()
+    p.serves()
+
+
 def _created(p: Prober) -> Stream:
     return p.connect(initialize=False)
 
@@ -158,6 +173,8 @@ PROBES: dict[str, Callable[[Prober], None]] = {
         _initialized, lambda p: command_pb2.ProtoComputeCommand(), "a command with no kind"
     ),
     "peek-without-finishing": _rejected(_initialized, _peek_without_finishing, "a Peek without finishing"),
+    # CREATE-4 (a permission, both ways): another creation config on a later connection.
+    "other-timely-config": _other_config,
     # TRANS-5: ids and uuids this iteration never created.
     "cancel-unknown-uuid": _ignored_or_refused(
         lambda p: cmd.cancel_peek(p.worker.ids.uuid()), "CancelPeek of a uuid never sent"
