@@ -45,6 +45,7 @@ class ComputeState:
         self.initializing = False  # applying the commands buffered during initialization
         self.answered_peeks: set[int] = set()  # only kept under the fault canceled-after-answer
         self.finished_status: set[str] = set()  # only kept under the fault status-after-finish
+        self.object_status: set[str] = set()  # only kept under the fault status-for-object
         self.leaked: list[Export] = []  # only kept under the fault leak-dropped-dataflow
         self.scheduled: set[str] = set()  # exports scheduled in this iteration (variant suspend-until-scheduled)
         self.suspended: list[Dataflow] = []  # dataflows not started yet (variant suspend-until-scheduled)
@@ -236,6 +237,7 @@ class ComputeState:
         self.hydration.reset()
         self.answered_peeks.clear()
         self.finished_status.clear()
+        self.object_status.clear()
         for export in self.leaked:
             self.frontiers.forget(export.collection)
         self.leaked.clear()
@@ -279,6 +281,9 @@ class ComputeState:
             elif faults.on("status-after-finish") and export.collection not in self.finished_status:
                 self.finished_status.add(export.collection)
                 self.services.responder.send(responses.hydration(export.collection, 0, 0, True))  # FAULT
+            if faults.on("status-for-object") and (obj := _object_id(export)) and obj not in self.object_status:
+                self.object_status.add(obj)
+                self.services.responder.send(responses.hydration(obj, 0, 0, False))  # FAULT: breaks STATUS-1
         for export in self.exports.values():
             if export.reports_frontiers:
                 alias = _object_id(export) if faults.on("frontiers-for-objects") else None  # FAULT: FRONT-2
