@@ -1,5 +1,8 @@
 """Robustness probes (spec TRANS-4, TRANS-5): commands that break a CTRL rule on purpose.
 
+One probe exercises a permission instead (CREATE-4): a connection with another creation config,
+which the replica may serve or refuse, and after which it must keep serving.
+
 Each probe opens a fresh connection, sends one deliberate bad command through the driver's
 probe path (`Stream.send(..., probe="TRANS-n: ...")`: unchecked, recorded in the history,
 TRANS-3 suspended on that stream), and watches how the replica takes it; then a new
