@@ -21,8 +21,10 @@ def on_storage(ctx: Context, it: Iteration | None, ev: StorageEvent) -> None:
         return
     where: StreamState | str = it.streams[0] if it is not None and it.streams else "storage"
     target = ev.shard_id or f"blob {ev.key}"
-    if not ctx.replica.writable and ev.kind == "blob_put" and _copy_to_blob(it, ev.key):
-        ctx.exercise("RO-5")  # a copy-to may write its blob while read-only (upstream's does)
+    if not ctx.replica.writable and ev.kind == "blob_put" and ev.key in ctx.replica.copy_to_blobs_ever:
+        # A copy-to (of this iteration, or of an earlier one whose write is still in flight) may
+        # write its blob while read-only: upstream's does (RO-5).
+        ctx.exercise("RO-5")
         return
     ctx.exercise("RO-1")
     if not ctx.replica.writable:
@@ -51,10 +53,6 @@ def on_storage(ctx: Context, it: Iteration | None, ev: StorageEvent) -> None:
         return
     assert it is not None
     _check_view_write(ctx, it, where, view, ev)
-
-
-def _copy_to_blob(it: Iteration | None, key: str) -> bool:
-    return it is not None and any(c.kind == "copy_to" and c.blob_key == key for c in it.collections.values())
 
 
 def _view_writing(it: Iteration | None, shard_id: str) -> Collection | None:

@@ -239,6 +239,22 @@ def test_copy_to_written_and_answered_while_read_only() -> None:
     clean(late(h))
 
 
+def test_copy_to_of_an_earlier_connection_written_while_read_only() -> None:
+    h = History()
+    h.connect("c1", init=True)
+    h.shard("a").write("a", [(R1, 0, 1)], upper=5)
+    h.copy_to("c1", "u1", source="a", blob_key="k")
+    h.connect("c2", init=True).end("c1", "OK")
+    clean(late(h.blob("k", [R1])))  # the old copy-to's write, still in flight
+
+
+def test_a_blob_no_copy_to_names_is_still_a_write_while_read_only() -> None:
+    h = History()
+    h.connect("c1", init=True)
+    h.shard("a").write("a", [(R1, 0, 1)], upper=5)
+    assert h.blob("elsewhere", [R1]).verdicts() == ["RO-1"]
+
+
 def test_a_view_still_writes_nothing_while_read_only() -> None:
     h = History()
     h.connect("c1", init=True)

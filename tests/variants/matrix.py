@@ -34,7 +34,7 @@ from tests.mutants import suite_run
 from tests.mutants.suite_run import PATIENCE, PROFILE, SuiteRun
 
 DEFAULT_OUT = Path("conformance-artifacts") / "variants-report.json"
-GROUPS = 3
+GROUPS = 2
 """How many composed replicas `make test` runs: each is one ci run of the suite."""
 
 UNPROVABLE: dict[str, str] = {
