@@ -46,6 +46,7 @@ from reference_replica.storage.writes import StorageWriter
 log = logging.getLogger(__name__)
 
 IDLE_WAKEUP = 0.05  # seconds: how often maintenance runs when nothing happens (retries)
+HELD_WAKEUP = 0.005  # seconds: the same while responses wait to go out (timing variants only)
 MAX_EVENTS_PER_STEP = 1000
 
 
@@ -98,7 +99,8 @@ class Engine:
     def _run(self) -> None:
         while True:
             try:
-                work = self._queue.get(timeout=IDLE_WAKEUP)
+                # Responses held by a timing variant are due within milliseconds: wake up for them.
+                work = self._queue.get(timeout=HELD_WAKEUP if self.services.responder.holding() else IDLE_WAKEUP)
             except queue.Empty:
                 work = _IDLE
             if work is None:

@@ -46,12 +46,15 @@ class Responder:
         now = time.monotonic()
         self._sent += 1
         if variants.on("delayed-responses"):
-            due = now + 0.03 + (self._sent * 37 % 120) / 1000  # 30 to 150 ms, varying
+            due = now + 0.005 + (self._sent * 7 % 20) / 1000  # 5 to 24 ms, varying
         else:
-            due = (int(now / 0.2) + 1) * 0.2  # the next bunch, every 0.2 s
+            due = (int(now / 0.05) + 1) * 0.05  # the next bunch, every 50 ms
         if self._held:
             due = max(due, self._held[-1][0])  # order is kept
         self._held.append((due, connection, response))
+
+    def holding(self) -> bool:
+        return bool(self._held)
 
     def flush(self) -> None:
         """Send what the timing variants held and is due (a no-op otherwise)."""

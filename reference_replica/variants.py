@@ -232,14 +232,14 @@ REGISTRY: Final[dict[str, Variant]] = {
         Variant(
             "delayed-responses",
             "1.1: timing",
-            "every response leaves 30 to 150 ms after it was produced, in order",
+            "every response leaves 5 to 25 ms after it was produced, in order",
             "no rule bounds latency below the patience budget",
             conflicts=("bunched-responses",),
         ),
         Variant(
             "bunched-responses",
             "1.1: timing",
-            "responses are held and sent in bunches every 0.2 s",
+            "responses are held and sent in bunches every 50 ms",
             "no rule bounds latency below the patience budget",
             conflicts=("delayed-responses",),
         ),

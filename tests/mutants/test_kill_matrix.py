@@ -7,7 +7,7 @@ fault breaks, that it saved its failure (a replay file and the wire history), an
 replaying that file against the same faulty replica fails again with that rule.
 
 The other half of the bargain, that the clean replica passes exactly this run, is
-`test_no_false_positives` (the same command, no fault, five times in a row). Together they
+`test_no_false_positives` (the same command, no fault, three times in a row). Together they
 show that every check the matrix relies on can fail, and fails only on bad input.
 """
 

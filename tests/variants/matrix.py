@@ -108,7 +108,7 @@ def judge(names: Sequence[str], run: SuiteRun) -> Row:
 
 
 def run_one(names: Sequence[str], workdir: Path, *, patience: float = PATIENCE) -> Row:
-    artifacts = workdir / "+".join(names)
+    artifacts = workdir / (names[0] if len(names) == 1 else f"group-of-{len(names)}-{names[0]}")
     command = suite_run.suite_command(None, artifacts, patience=patience, variants=names)
     return judge(names, suite_run.execute(command, None, artifacts))
 
