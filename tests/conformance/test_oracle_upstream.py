@@ -263,3 +263,27 @@ def test_a_view_still_writes_nothing_while_read_only() -> None:
     h.view("c1", "u1", source="a", target="m")
     h.write("m", [(R1, 0, 1)], upper=5, writer=REPLICA_WRITER)
     assert "RO-1" in h.verdicts()
+
+
+# --- U9: copy-tos across a reconnect (A8, declared in section 17) --------------------------------
+
+
+def test_a_leaked_copy_to_dropped_on_a_new_connection_is_a_declared_deviation() -> None:
+    h = History()
+    h.connect("c1", init=True).allow_writes("c1")
+    h.shard("a").write("a", [(R1, 0, 1)], upper=1)
+    h.copy_to("c1", "u1", source="a", blob_key="k")
+    h.connect("c2", init=True).end("c1", "OK")
+    assert late(h.copy_dropped("c2", "u1")).verdicts() == ["RECON-1"]
+
+
+def test_a_reused_copy_to_that_never_answers_again_is_a_declared_deviation() -> None:
+    h = History()
+    h.connect("c1", init=True).allow_writes("c1")
+    h.shard("a").write("a", [(R1, 0, 1)], upper=5)
+    h.copy_to("c1", "u1", source="a", blob_key="k").blob("k", [R1]).copied("c1", "u1", 1)
+    h.connect("c2").end("c1", "OK")
+    h.copy_to("c2", "u1", source="a", blob_key="k").init("c2").allow_writes("c2")
+    assert late(h).verdicts() == ["STAGE-3"]  # COPY-3, owed from InitializationComplete on
+    seventeen = SPEC.read_text(encoding="utf-8").split("## 17.")[1]
+    assert "(upstream.md#u9)" in seventeen
