@@ -10,8 +10,13 @@ that says so, and to be declared.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+import pytest
+
+from conformance.cli import check
+from conformance.history import HistoryWriter
 from conformance.model.build import col, div, lit, mfp
 from conformance.wire import commands as cmd
 from conformance.wire.frontiers import EMPTY
@@ -287,3 +292,27 @@ def test_a_reused_copy_to_that_never_answers_again_is_a_declared_deviation() -> 
     assert late(h).verdicts() == ["STAGE-3"]  # COPY-3, owed from InitializationComplete on
     seventeen = SPEC.read_text(encoding="utf-8").split("## 17.")[1]
     assert "(upstream.md#u9)" in seventeen
+
+
+# --- offline: `python -m conformance check` accepts each of upstream's histories -----------------
+
+UPSTREAM_HISTORIES = {
+    "U1 silence before as_of": lambda: early(reports=False),
+    "U2 MFP error at another time": lambda: mfp_peek("error"),
+    "U3 no snapshot over errors": lambda: late(no_snapshot(0).batch("c1", "u1", 0, EMPTY, [(2, R2, 1)])),
+    "U5 importer follows until to []": lambda: until_imported(follow=True),
+    "U6 limit survives a reconnect": lambda: late(reconnected("error")),
+    "U7 persist peek stops at the limit": lambda: limited_persist_peek("rows"),
+}
+
+
+@pytest.mark.parametrize("name", list(UPSTREAM_HISTORIES))
+def test_conformance_check_accepts_upstreams_history(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "upstream.history.jsonl"
+    with HistoryWriter(path) as w:
+        for ev in UPSTREAM_HISTORIES[name]().events:
+            w.write(ev)
+    assert check.run(argparse.Namespace(history=path, patience=None, strict=True)) == check.EXIT_OK
+    assert "0 violation(s) of MUST rules, 0 warning(s)" in capsys.readouterr().out
