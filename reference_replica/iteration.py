@@ -10,7 +10,8 @@ iteration did not create (or already dropped). Ids are scoped to the iteration, 
 bookkeeping is per stream; the engine keeps the compute state itself across streams.
 
 The replica defers all answers to initialization commands until `InitializationComplete`
-(STAGE-2 allows it): they are buffered here, then reconciled and applied together.
+(STAGE-2 allows it): they are buffered here, then reconciled and applied together. (The
+variant answer-during-initialization applies them at once when there is nothing to reconcile.)
 """
 
 from __future__ import annotations
