@@ -113,13 +113,17 @@ class ComputeState:
         dataflow.start()
 
     def _start_scheduled(self) -> None:
-        """Start the suspended dataflows whose exports are all scheduled and whose imports run."""
+        """Start the suspended dataflows whose live exports are all scheduled and whose imports run
+        (an export dropped before its Schedule never gets one, DF-3)."""
         progress = True
         while progress:
             progress = False
             for dataflow in list(self.suspended):
-                if all(gid in self.scheduled for gid in dataflow.exports) and all(
-                    d.running for d in dataflow.depends_on
+                live = [e for e in dataflow.exports.values() if not e.dropped]
+                if (
+                    live
+                    and all(e.collection in self.scheduled for e in live)
+                    and all(d.running for d in dataflow.depends_on)
                 ):
                     self.suspended.remove(dataflow)
                     dataflow.start()
@@ -162,6 +166,8 @@ class ComputeState:
             return
         if since == EMPTY:
             self._drop(export)
+            if self.suspended:
+                self._start_scheduled()  # the drop may leave a suspended dataflow fully scheduled
         else:
             export.allow_compaction(since)
 

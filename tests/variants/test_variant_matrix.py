@@ -13,19 +13,26 @@ Cost: each group is one ci run of the suite (about a minute and a half on the pr
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from reference_replica import variants
+from tests.mutants import suite_run
 from tests.variants import matrix
 
 pytestmark = pytest.mark.slow
 
 GROUPS = matrix.compose(list(variants.REGISTRY), matrix.GROUPS)
+KEEP = suite_run.ROOT / "conformance-artifacts" / "variants-failures"
 
 
 @pytest.mark.parametrize("names", GROUPS, ids=[f"group{i + 1}" for i in range(len(GROUPS))])
 def test_the_suite_passes_legal_variants(names: list[str], tmp_path: Path) -> None:
     row = matrix.run_one(names, tmp_path)
-    assert row.passed, f"the suite rejects legal variants {', '.join(names)}: {row.problem}"
+    if not row.passed:  # keep what the run saved where a CI job can pick it up (tmp dirs rotate)
+        kept = KEEP / f"group-of-{len(names)}-{names[0]}"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(tmp_path, kept)
+    assert row.passed, f"the suite rejects legal variants {', '.join(names)}: {row.problem} (artifacts: {KEEP})"
