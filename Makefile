@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= ci
 PYTEST_ARGS ?=
 
-.PHONY: all venv conformance test protos protos-check lint mutants bench clean
+.PHONY: all venv conformance test protos protos-check lint mutants variants bench clean
 
 all: test
 
@@ -44,6 +44,10 @@ lint: $(STAMP)
 
 mutants: $(STAMP)
 	$(PY) -m tests.mutants.matrix
+
+# The legal-variant matrix: the suite must pass every legal variant of the reference replica.
+variants: $(STAMP)
+	$(PY) -m tests.variants.matrix
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

@@ -323,6 +323,11 @@ REGISTRY: Final[dict[str, Fault]] = {
             "a collection that finished (final [] reports, final batch, copy-to answer) gets one more Status",
             "B27",
         ),
+        Fault(
+            "status-for-object",
+            "STATUS-1",
+            "each index also gets a Status under the id of the object it arranges, which is no collection",
+        ),
         # --- 12. configuration ------------------------------------------------------------
         Fault(
             "pending-peek-keeps-limit",

@@ -275,6 +275,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         if mfp:
             step["mfp"] = mfp
         finishing = data.draw(finishings(), label="finishing")
+        if kind == "persist" and finishing.get("limit") is not None:
+            finishing = {k: v for k, v in finishing.items() if k != "order_by"}  # PEEK-16 (CTRL)
         if finishing:
             step["finishing"] = finishing
         return step

@@ -223,5 +223,5 @@ class ReplicaKnowledge:
     instance_config: bytes = b""
     last_epoch: Epoch | None = None
     mv_targets_ever: set[str] = field(default_factory=set)
-    earlier_limit: int | None = None  # the last max_result_size an earlier iteration set
+    copy_to_blobs_ever: set[str] = field(default_factory=set)  # blob keys of copy-tos of any iteration
     after_probe: str = ""  # the rule of a probe whose stream ended; the next iteration must be served

@@ -3,7 +3,8 @@
 A rule is `passed` (with how often its check ran where it could have failed), `failed`
 (with the first violation), `not_exercised`, `known_failing`, `unexpected_pass` (listed as
 known-failing but passed: strict, fails the run), `warning` (a SHOULD broken),
-`not_applicable` (only features the replica does not declare could exercise it), or not
+`not_applicable` (only features the replica does not declare could exercise it, or only a
+response the replica may omit and never sent: `OPTIONAL_RESPONSES`), or not
 graded here: `controller` (CTRL rules bind the suite) and `permission` (MAY rules, which the
 suite accepts both ways). Robustness rules (TRANS-4, TRANS-5: SHOULD) are graded like every
 SHOULD rule, from the probes of `conformance/suite/test_robustness.py`.
@@ -30,6 +31,11 @@ GRADED = (
     "not_applicable",
 )
 UNGRADED = ("controller", "permission")
+
+OPTIONAL_RESPONSES = {"STATUS-1": "STATUS-2", "STATUS-3": "STATUS-2"}
+"""Rules that judge only a response the replica may omit, and the MAY rule whose check counts
+such a response: a replica that never sent one (no `Status` at all, STATUS-2) cannot exercise
+them, and that is no gap in a full run."""
 
 
 class RuleLike(Protocol):
@@ -170,10 +176,17 @@ def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> Rul
             line.status = "warning"
         else:
             line.status = "known_failing" if rule.id in info.known_failing else "failed"
-    elif not info.capabilities.applicable(rule.id):
+    elif not info.capabilities.applicable(rule.id) or _never_triggered(rule.id, line, results):
         line.status = "not_applicable"
     elif line.exercised:
         line.status = "unexpected_pass" if rule.id in info.known_failing else "passed"
     elif rule.id in NEEDS_FRESH_REPLICA and results.fresh_unavailable:
         line.reason = results.fresh_unavailable
     return line
+
+
+def _never_triggered(rule_id: str, line: RuleLine, results: RunResults) -> bool:
+    """A rule of an optional response that the replica never sent (OPTIONAL_RESPONSES)."""
+    trigger = OPTIONAL_RESPONSES.get(rule_id)
+    return trigger is not None and not line.exercised and not results.exercised.get(trigger)
+

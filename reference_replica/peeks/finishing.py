@@ -14,15 +14,15 @@ from collections.abc import Sequence
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import datum, faults
+from reference_replica import datum, faults, variants
 from reference_replica.rows import Row
 
 
 def thin(
     entries: list[tuple[Row, int]], finishing: command_pb2.ProtoRowSetFinishing
 ) -> list[tuple[Row, int]]:
-    if not finishing.HasField("limit") or finishing.limit < 0:
-        return entries
+    if not finishing.HasField("limit") or finishing.limit < 0 or variants.on("no-thinning"):
+        return entries  # (the variant no-thinning never thins: 8.1 only allows it)
     wanted = finishing.offset + finishing.limit
     if faults.on("crash-on-huge-limit") and 2 * wanted >= 1 << 63:
         raise OverflowError(f"2 * (offset + limit) overflows int64: {2 * wanted}")  # FAULT: TRANS-3

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import grpc
 from compute_protocol.v1 import storage_pb2
 
-from reference_replica import faults, frontier, rows
+from reference_replica import faults, frontier, rows, variants
 from reference_replica.rows import Row
 from reference_replica.storage.client import UNARY_TIMEOUT, StorageClient
 
@@ -93,7 +93,7 @@ class StorageWriter:
     def put_blob(
         self, address: str, key: str, blob_rows: list[Row], done: Callable[[BlobResult], None]
     ) -> None:
-        if not self.writable:
+        if not self.writable and not variants.on("copy-to-ignores-read-only"):  # VARIANT: RO-5
             raise ReadOnlyViolation(f"PutBlob {key} while read-only")
         request = storage_pb2.ProtoPutBlobRequest(key=key, writer_id=self._client.writer_id)
         for row in blob_rows:

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -135,19 +136,26 @@ def strict_for(fault: str | None) -> bool:
     return known is not None and RULES[known.rule].level == "SHOULD"
 
 
-def replica_command(fault: str | None) -> str:
+def replica_command(fault: str | None, variants: Sequence[str] = ()) -> str:
     command = "{python} -m reference_replica --listen 127.0.0.1:{port}"
+    command += "".join(f" --variant {name}" for name in variants)
     return command if fault is None else f"{command} --inject-fault {fault}"
 
 
 def suite_command(
-    fault: str | None, artifacts: Path, *, patience: float = PATIENCE, first_failure: bool = True
+    fault: str | None,
+    artifacts: Path,
+    *,
+    patience: float = PATIENCE,
+    first_failure: bool = True,
+    variants: Sequence[str] = (),
 ) -> list[str]:
-    """The suite as the kill matrix runs it; the clean runs use it too (with `fault=None`)."""
+    """The suite as the kill matrix runs it; the clean runs use it too (with `fault=None`), and
+    the legal-variant matrix with `variants` (`tests/variants`): strict, like the clean run."""
     command = [sys.executable, "-m", "conformance", "run", "-p", "tests.mutants.probe", "-q"]
     command += ["-p", "no:cacheprovider", "--conformance-profile", PROFILE]
     command += ["--conformance-patience", f"{patience:g}", "--conformance-artifacts", str(artifacts)]
-    command += ["--replica-cmd", replica_command(fault)]
+    command += ["--replica-cmd", replica_command(fault, variants)]
     if strict_for(fault):
         command.append("--conformance-strict")
     if first_failure:

@@ -9,7 +9,7 @@ the run and its replay saved, re-judged offline (`python -m conformance check`),
 live verdicts.
 
 The other half of the bargain, that the clean replica passes exactly this run, is
-`test_no_false_positives` (the same command, no fault, five times in a row). Together they
+`test_no_false_positives` (the same command, no fault, three times in a row). Together they
 show that every check the matrix relies on can fail, and fails only on bad input.
 """
 

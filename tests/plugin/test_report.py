@@ -102,6 +102,18 @@ def test_not_applicable_rules_do_not_count_as_unexercised() -> None:
     assert status(report, "SUB-1") == "not_applicable" and report.passed
 
 
+def test_rules_of_a_status_the_replica_never_sent_are_not_applicable() -> None:
+    """Status is optional (STATUS-2): a replica that sends none leaves STATUS-1 unexercised, and a
+    full run must not fail for it; one that sends some must have it checked."""
+    rules = [FakeRule("STATUS-1", "MUST", "safety", 11), FakeRule("STATUS-2", "MAY", "permission", 11)]
+    silent = build_report(rules, {11: "Status"}, results(), info(full_run=True))
+    assert status(silent, "STATUS-1") == "not_applicable"
+    assert silent.passed
+    talking = build_report(rules, {11: "Status"}, results(STATUS_2=3), info(full_run=True))
+    assert status(talking, "STATUS-1") == "not_exercised"
+    assert "STATUS-1" in " ".join(talking.exit_reasons)
+
+
 def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
     empty = build_report(RULES, TITLES, RunResults(), info())
     assert empty.exit_reasons == ["no conformance test ran (zero selected, or every one skipped)"]
