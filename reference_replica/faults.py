@@ -35,6 +35,12 @@ class Fault:
     rule: str  # the docs/spec.md rule id it breaks
     description: str
     source: str = ""  # the real bug it reproduces (B01..B36), if any
+    also: tuple[str, ...] = ()  # data faults: the same wrong data seen through another output's rule
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The rules a run may cite for this fault: its own, then the other outputs' views of it."""
+        return (self.rule, *self.also)
 
 
 REGISTRY: Final[dict[str, Fault]] = {

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +43,8 @@ in milliseconds, so 5 s keeps a wide margin on a loaded machine, and it makes th
 faults (a third of the zoo) cost a quarter of the time. The clean runs use the same value."""
 REPLAY_RUNS: Final = 3
 RUN_TIMEOUT: Final = 600.0  # seconds: a run that takes longer is reported, never waited for
+MACHINES: Final = ROOT / "conformance" / "suite" / "test_machines.py"
+MACHINE_TESTS: Final = ("test_read_only_machine", "test_protocol_machine")
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,48 @@ def suite_command(
     if first_failure:
         command.append("-x")
     return command
+
+
+def caught_by_machines(first: FirstViolation | None, rules: tuple[str, ...]) -> bool:
+    """The first violation came from a state machine, citing one of `rules`."""
+    if first is None or not set(first.rules) & set(rules):
+        return False
+    name = first.test.rsplit("::", 1)[-1]
+    return name.startswith(MACHINE_TESTS)
+
+
+def machines_command(fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
+    """The state machines alone (no scenarios, no robustness probes): what they catch unaided."""
+    return [*suite_command(fault, artifacts, patience=patience), str(MACHINES)]
+
+
+def run_machines(fault: str | None, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
+    """The state machines alone against the faulty replica, stopped (SIGINT, as a user's Ctrl-C:
+    the suite still stops its replica) as soon as the probe records the first violation: only
+    whether and when they catch the fault matters here, not the shrunk example."""
+    artifacts = workdir / f"{fault or 'clean'}-machines"
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    probe_file = artifacts / "probe.json"
+    argv = machines_command(fault, artifacts, patience=patience)
+    env = {**os.environ, OUT_VARIABLE: str(probe_file)}
+    started = time.monotonic()
+    with subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        while process.poll() is None and time.monotonic() - started < RUN_TIMEOUT:
+            if _first_violation(probe_file) is not None:
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.1)
+        try:
+            output, _ = process.communicate(timeout=60 if process.poll() is None else None)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            output += f"\nno end after {RUN_TIMEOUT:g} s (killed)"
+    seconds = time.monotonic() - started
+    return SuiteRun(fault, argv, process.returncode, seconds, [], _first_violation(probe_file), output)
 
 
 def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
