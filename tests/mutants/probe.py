@@ -7,6 +7,8 @@ It does two things, neither of which changes a verdict:
   faults break a rule that some scenario pins down, so a run that stops at its first failure
   (`-x`) then dies in seconds, deterministically, instead of after a Hypothesis search and a
   bounded shrink.
+- With `MUTANTS_PROBE_STOP` set, it ends the session at the first violation (as Ctrl-C would):
+  the matrix's runs of the state machines alone need only to know whether they catch a fault.
 - It records when the first violation happened: seconds since the session started and the
   number of steps the suite had executed (over every scenario and example) until the step
   after which the oracle reported it. It writes them, with the rule ids of that violation and
@@ -31,13 +33,15 @@ import pytest
 from conformance.steps.runner import ConformanceViolation, StepRunner
 
 OUT_VARIABLE = "MUTANTS_PROBE_OUT"
+STOP_VARIABLE = "MUTANTS_PROBE_STOP"  # set: end the session at the first violation (the matrix's "caught by" runs)
 
 _ORDER = ("test_scenario", "test_probe", "test_read_only_machine", "test_protocol_machine")
 
 
 class Probe:
-    def __init__(self, out: Path | None) -> None:
+    def __init__(self, out: Path | None, stop: bool = False) -> None:
         self.out = out
+        self.stop = stop
         self.started = time.monotonic()
         self.steps = 0
         self.test = ""
@@ -56,6 +60,10 @@ class Probe:
                 "test": self.test,
             }
             self.write()
+            if self.stop:
+                # As a user's Ctrl-C: Hypothesis neither shrinks nor saves it, and pytest still tears
+                # down (the suite stops its replicas). Raised on the main thread, from the step's check.
+                raise KeyboardInterrupt("the kill matrix needs only the first violation")
 
     def write(self) -> None:
         if self.out is not None:
@@ -68,7 +76,7 @@ _probe = Probe(None)
 def pytest_configure(config: pytest.Config) -> None:
     global _probe
     out = os.environ.get(OUT_VARIABLE)
-    _probe = Probe(Path(out) if out else None)
+    _probe = Probe(Path(out) if out else None, stop=bool(os.environ.get(STOP_VARIABLE)))
     run, collect = StepRunner.run, StepRunner._collect
 
     def counted_run(self: StepRunner, step: Any) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from typing import Any, Final
 
 from conformance.rules import RULES
 from reference_replica import faults
-from tests.mutants.probe import OUT_VARIABLE
+from tests.mutants.probe import OUT_VARIABLE, STOP_VARIABLE
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 PROFILE: Final = "ci"
@@ -143,32 +142,11 @@ def machines_command(fault: str | None, artifacts: Path, *, patience: float = PA
 
 
 def run_machines(fault: str | None, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
-    """The state machines alone against the faulty replica, stopped (SIGINT, as a user's Ctrl-C:
-    the suite still stops its replica) as soon as the probe records the first violation: only
-    whether and when they catch the fault matters here, not the shrunk example."""
+    """The state machines alone against the faulty replica, ended by the probe at the first
+    violation: only whether and when they catch the fault matters here, not the shrunk example."""
     artifacts = workdir / f"{fault or 'clean'}-machines"
-    shutil.rmtree(artifacts, ignore_errors=True)
-    artifacts.mkdir(parents=True)
-    probe_file = artifacts / "probe.json"
-    argv = machines_command(fault, artifacts, patience=patience)
-    env = {**os.environ, OUT_VARIABLE: str(probe_file)}
-    started = time.monotonic()
-    with subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as process:
-        while process.poll() is None and time.monotonic() - started < RUN_TIMEOUT:
-            if _first_violation(probe_file) is not None:
-                process.send_signal(signal.SIGINT)
-                break
-            time.sleep(0.1)
-        try:
-            output, _ = process.communicate(timeout=60 if process.poll() is None else None)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-            output += f"\nno end after {RUN_TIMEOUT:g} s (killed)"
-    seconds = time.monotonic() - started
-    return SuiteRun(fault, argv, process.returncode, seconds, [], _first_violation(probe_file), output)
+    command = machines_command(fault, artifacts, patience=patience)
+    return execute(command, fault, artifacts, env={STOP_VARIABLE: "1"})
 
 
 def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
@@ -187,12 +165,18 @@ def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, pati
     return command
 
 
-def execute(command: list[str], fault: str | None, artifacts: Path, extra: list[str] | None = None) -> SuiteRun:
+def execute(
+    command: list[str],
+    fault: str | None,
+    artifacts: Path,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> SuiteRun:
     """Run `command` (from the repository root) and read back what the suite saved in `artifacts`."""
     shutil.rmtree(artifacts, ignore_errors=True)  # an earlier run's failures must not count for this one
     artifacts.mkdir(parents=True)
     probe_file = artifacts / "probe.json"
-    env = {**os.environ, OUT_VARIABLE: str(probe_file)}
+    env = {**os.environ, **(env or {}), OUT_VARIABLE: str(probe_file)}
     argv = [*command, *(extra or [])]
     started = time.monotonic()
     try:
