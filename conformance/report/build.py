@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from conformance.report import coverage
 from conformance.report.results import RunResults
 from conformance.session.capabilities import Capabilities
 
@@ -115,6 +116,7 @@ class Report:
             },
             "replica_deaths": self.results.replica_deaths,
             "rules": [line.to_json() for line in self.lines],
+            "data_edges": coverage.to_json(self.results.coverage, i.capabilities),
         }
 
 
@@ -172,6 +174,9 @@ def _exit_reasons(lines: list[RuleLine], results: RunResults, info: RunInfo) -> 
         missing = [x.id for x in lines if x.status == "not_exercised" and x.level == "MUST"]
         if missing:
             reasons.append(f"MUST rule(s) not exercised by a full {info.profile} run: {', '.join(missing)}")
+        cells = ", ".join(c.id for c in coverage.unexercised(results.coverage, info.capabilities))
+        if cells and results.coverage:  # (a run that judged no data at all fails on its MUST rules)
+            reasons.append(f"data-edge cell(s) not exercised by a full {info.profile} run: {cells}")
     if results.replica_deaths:
         reasons.append(f"replica(s) died or unreachable: {'; '.join(results.replica_deaths)}")
     return reasons

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from conformance.report import coverage
 from conformance.report.build import Report, RuleLine
 
 _MARK = {
@@ -58,7 +59,8 @@ def markdown(report: Report) -> str:
             if x.artifact:
                 out.append(f"- replay: `{x.artifact}`")
             out += ["", "```", x.first_violation.rstrip(), "```", ""]
-    out += ["", "## Rules", ""]
+    out += ["", *coverage.markdown_lines(report.results.coverage, i.capabilities)]
+    out += ["## Rules", ""]
     for (section, title), group in groupby(report.lines, key=lambda x: (x.section, x.section_title)):
         out += [
             f"### {section}. {title}",
@@ -96,6 +98,7 @@ def terminal_table(report: Report) -> list[str]:
         for x in attention:
             detail = _one_line(x.first_violation, 100) if x.first_violation else f"exercised {x.exercised}x"
             lines.append(f"  {x.id:<{width}}  {_MARK[x.status]:<15} {detail}")
+    lines += coverage.terminal_lines(report.results.coverage, report.info.capabilities)
     sections = _section_summary(report.lines)
     lines.append("by section: " + "  ".join(sections))
     lines += report.results.notes

@@ -37,6 +37,7 @@ class RunResults:
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
     full_run: bool = True  # every suite test file collected whole, nothing deselected
     notes: list[str] = field(default_factory=list)  # lines for the terminal summary (e.g. replay outcomes)
+    coverage: Counter[str] = field(default_factory=Counter)  # data-edge cell -> judged values through it
 
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
@@ -65,6 +66,7 @@ class RunResults:
 
     def merge(self, other: RunResults) -> None:
         self.exercised.update(other.exercised)
+        self.coverage.update(other.coverage)
         self.violations.update(other.violations)
         self.warnings.update(other.warnings)
         for rule_id, v in other.first.items():
@@ -94,6 +96,7 @@ class RunResults:
             "targets": self.targets,
             "full_run": self.full_run,
             "notes": self.notes,
+            "coverage": dict(self.coverage),
         }
 
     @staticmethod
@@ -112,4 +115,5 @@ class RunResults:
             targets=list(data.get("targets", [])),
             full_run=data.get("full_run", True),
             notes=list(data.get("notes", [])),
+            coverage=Counter(data.get("coverage", {})),
         )
