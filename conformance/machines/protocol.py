@@ -109,7 +109,11 @@ class ProtocolMachine(RuleBasedStateMachine):
             name = self.name("s")
             self.run({"op": "create_shard", "shard": name, "columns": SHAPES[shape]})
             self.written[name] = Counter()
-        self.run({"op": "connect"})
+        if data.draw(st.integers(0, 15), label="slow controller") == 0:
+            # A pause between CreateTimely and CreateInstance: nothing may arrive in it (STAGE-1).
+            self.run({"op": "connect", "pause": 0.1})
+        else:
+            self.run({"op": "connect"})
         # Every example states its configuration, as a controller does in each iteration's history,
         # so no example depends on what an earlier one left in the replica (spec 12 vs 14).
         self.run({"op": "update_configuration", "max_result_size": NO_LIMIT})
@@ -427,7 +431,9 @@ class ProtocolMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.cat.iteration > 0)
     @rule(data=st.data())
     def update_configuration(self, data: st.DataObject) -> None:
-        """max_result_size at an extreme, or unset (CONFIG-2), possibly under pending peeks (CONFIG-1)."""
+        """max_result_size at an extreme, or unset (CONFIG-2), possibly under pending peeks (CONFIG-1):
+        sometimes just after a peek that cannot be answered yet."""
+        pending = self._pending_peek(data) if data.draw(st.integers(0, 3), label="pending peek") == 0 else None
         step: Json = {"op": "update_configuration"}
         # No limit twice as often as the tiny one, which makes every non-empty answer an Error: the
         # rows of the other answers are what the data rules judge.
@@ -439,6 +445,10 @@ class ProtocolMachine(RuleBasedStateMachine):
         if data.draw(st.booleans(), label="workload_class"):
             step["workload_class"] = data.draw(st.sampled_from(["production", "staging"]))
         self.run(step)
+        if pending is not None:  # its answer must heed the new limit (CONFIG-1): make it answerable
+            for shard in pending:
+                if self.cat.shards[shard].upper != EMPTY:
+                    self.run({"op": "append", "shard": shard, "upper": [self.cat.shards[shard].upper + 2]})
 
     # ---- stages ----
 
@@ -460,11 +470,69 @@ class ProtocolMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.cat.initialized)  # evidence the replica saw the stream needs an answer
     @rule(data=st.data())
     def reconnect(self, data: st.DataObject) -> None:
-        """A new stream mid-flight, with pending peeks and live subscribes (spec 14, TRANS-2, RECON-*)."""
+        """A new stream mid-flight, with pending peeks and live subscribes (spec 14, TRANS-2, RECON-*).
+        Sometimes just after a peek that cannot be answered yet (it must not be answered on the
+        new stream unless re-sent, RECON-2), or after dropping an export of an index that another
+        dataflow imports (the importer cannot be reused as it was, spec 14)."""
         if data.draw(st.integers(0, 2)) == 0:
+            if data.draw(st.booleans(), label="pending peek"):
+                self._pending_peek(data)
+            changed = self._changeable_upstreams()
+            upstream_changed = bool(changed) and data.draw(st.booleans(), label="change an upstream")
+            if upstream_changed:
+                self.run({"op": "drop", "id": data.draw(st.sampled_from(changed))})
             peeks = [p for p in self.current_peeks() if not self.cat.peeks[p].cancelled]
             resend = data.draw(st.lists(st.sampled_from(peeks), unique=True) if peeks else st.just([]))
             self.run({"op": "reconnect", "peeks": sorted(resend)})
+            if upstream_changed:
+                self._importers_follow()
+
+    def _importers_follow(self) -> None:
+        """New input after a reconnect that rebuilt an upstream: the importers' frontiers must
+        follow it (a replica that reused them would read the old upstream, which is gone)."""
+        for shard in self.open_shards():
+            self.run({"op": "append", "shard": shard, "upper": [self.cat.shards[shard].upper + 1]})
+        for c in self.cat.live(("index",)):
+            wait = owed.frontier_wait(self.cat, c, self.writable())
+            if self.cat.dataflows[c.dataflow].imports and wait is not None:
+                kinds, at_least = wait
+                for kind in kinds:
+                    self.run({"op": "wait_frontier", "id": c.name, "kind": kind, "at_least": encode_frontier(at_least)})
+
+    def _pending_peek(self, data: st.DataObject) -> list[str] | None:
+        """A peek at a time its target's inputs have not reached: it stays pending. Returns the
+        shards that would make it answerable, or None if no such peek was sent."""
+        step = self._peek_step(data)
+        if step is None:
+            return None
+        if step.get("target_kind") == "persist":
+            final, shards = self.cat.shards[step["target"]].upper, [step["target"]]
+            shards = [s for s in shards if s in self.written]  # (a view's target is the view's to write)
+        else:
+            df = self.cat.collections[step["target"]].dataflow
+            final, shards = self.cat.input_upper(df), self._shards_read(df)
+        if final == EMPTY:
+            return None
+        step["time"] = max(step["time"], final)
+        self.run(step)
+        return shards
+
+    def _shards_read(self, dataflow: str) -> list[str]:
+        df = self.cat.dataflows[dataflow]
+        out = list(df.sources)
+        for name in df.imports:
+            out += self._shards_read(self.cat.collections[name].dataflow)
+        return sorted(set(out))
+
+    def _changeable_upstreams(self) -> list[str]:
+        """Live exports whose dataflow also exports an index that a live dataflow imports."""
+        live = [df for df in self.cat.dataflows.values() if any(self.cat.collections[n].live for n in df.exports)]
+        imported = {name for df in live for name in df.imports if self.cat.collections[name].live}
+        out: list[str] = []
+        for name in imported:
+            upstream = self.cat.dataflows[self.cat.collections[name].dataflow]
+            out += [n for n in upstream.exports if n != name and self.cat.collections[n].live]
+        return sorted(out)
 
     # ---- explicit waits (only for answers the spec owes) ----
 
