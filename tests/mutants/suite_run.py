@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -137,16 +137,21 @@ def caught_by_machines(first: FirstViolation | None, rules: tuple[str, ...]) -> 
 
 
 def machines_command(fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
-    """The state machines alone (no scenarios, no robustness probes): what they catch unaided."""
-    return [*suite_command(fault, artifacts, patience=patience), str(MACHINES)]
+    """The state machines alone (no scenarios, no robustness probes), every one of them (no -x):
+    what they catch unaided."""
+    command = [*suite_command(fault, artifacts, patience=patience, first_failure=False), str(MACHINES)]
+    return command
 
 
-def run_machines(fault: str | None, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
+def run_machines(fault: str, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
     """The state machines alone against the faulty replica, ended by the probe at the first
-    violation: only whether and when they catch the fault matters here, not the shrunk example."""
-    artifacts = workdir / f"{fault or 'clean'}-machines"
+    violation that cites one of the fault's rules (`first` is then that one): only whether and
+    when they catch the fault matters here, not the shrunk example."""
+    artifacts = workdir / f"{fault}-machines"
     command = machines_command(fault, artifacts, patience=patience)
-    return execute(command, fault, artifacts, env={STOP_VARIABLE: "1"})
+    rules = ",".join(faults.REGISTRY[fault].rules)
+    run = execute(command, fault, artifacts, env={STOP_VARIABLE: rules})
+    return replace(run, first=_first_violation(artifacts / "probe.json", "stopped_at"))
 
 
 def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
@@ -207,12 +212,12 @@ def replay(run: SuiteRun, workdir: Path, *, patience: float = PATIENCE) -> Suite
     return execute(replay_command(run.failures[0], run.fault, artifacts, patience=patience), run.fault, artifacts)
 
 
-def _first_violation(path: Path) -> FirstViolation | None:
+def _first_violation(path: Path, key: str = "first_violation") -> FirstViolation | None:
     try:
         data: Any = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    first = data.get("first_violation")
+    first = data.get(key)
     if not first:
         return None
     return FirstViolation(float(first["seconds"]), int(first["steps"]), list(first["rules"]), str(first["test"]))
