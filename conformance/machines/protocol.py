@@ -446,6 +446,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             step["workload_class"] = data.draw(st.sampled_from(["production", "staging"]))
         self.run(step)
         if pending is not None:  # its answer must heed the new limit (CONFIG-1): make it answerable
+            self._sync()  # once the replica has shown it read the change
             for shard in pending:
                 if self.cat.shards[shard].upper != EMPTY:
                     self.run({"op": "append", "shard": shard, "upper": [self.cat.shards[shard].upper + 2]})
@@ -516,6 +517,18 @@ class ProtocolMachine(RuleBasedStateMachine):
         step["time"] = max(step["time"], final)
         self.run(step)
         return shards
+
+    def _sync(self) -> None:
+        """An answered peek: the replica has processed every command sent before it (they arrive
+        in order), which a write on the storage stream does not show."""
+        if not self.cat.initialized or "persist" not in self.env.capabilities.peek_targets:
+            return
+        readable = [s for s in self.input_shards() if self.cat.shards[s].upper > self.cat.shards[s].since]
+        if readable:
+            shard = self.cat.shards[readable[0]]
+            name = self.name("p")
+            self.run({"op": "peek", "peek": name, "target": shard.name, "target_kind": "persist", "time": shard.since})
+            self.run({"op": "wait_peek", "peek": name})
 
     def _shards_read(self, dataflow: str) -> list[str]:
         df = self.cat.dataflows[dataflow]
