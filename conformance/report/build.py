@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from conformance.report import coverage
 from conformance.report.results import RunResults
 from conformance.report.verdict import SessionEnd, Verdict, decide
 from conformance.rules.read_only import NEEDS_FRESH_REPLICA
@@ -136,6 +137,7 @@ class Report:
             "stopped": self.results.stopped,
             "rules": [line.to_json() for line in self.lines],
             "timings": {"tests": self.results.timings, "machines": self.results.machines},
+            "data_edges": coverage.to_json(self.results.coverage, i.capabilities),
         }
 
 
@@ -147,7 +149,15 @@ def build_report(
     end: SessionEnd | None = None,
 ) -> Report:
     lines = [_line(r, titles.get(r.section, ""), results, info) for r in rules]
-    verdict = decide(lines, results, profile=info.profile, full_run=info.full_run, strict=info.strict, end=end)
+    verdict = decide(
+        lines,
+        results,
+        profile=info.profile,
+        full_run=info.full_run,
+        strict=info.strict,
+        end=end,
+        capabilities=info.capabilities,
+    )
     return Report(info, lines, results, verdict)
 
 

@@ -47,6 +47,7 @@ class RunResults:
     notes: list[str] = field(default_factory=list)  # lines for the terminal summary (e.g. replay outcomes)
     machines: list[dict[str, Any]] = field(default_factory=list)  # per machine test: MachineStats.to_json()
     timings: dict[str, float] = field(default_factory=dict)  # suite test node id -> seconds its call took
+    coverage: Counter[str] = field(default_factory=Counter)  # data-edge cell -> judged values through it
 
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
@@ -81,6 +82,7 @@ class RunResults:
 
     def merge(self, other: RunResults) -> None:
         self.exercised.update(other.exercised)
+        self.coverage.update(other.coverage)
         self.violations.update(other.violations)
         self.warnings.update(other.warnings)
         for rule_id, v in other.first.items():
@@ -125,6 +127,7 @@ class RunResults:
             "notes": self.notes,
             "machines": self.machines,
             "timings": self.timings,
+            "coverage": dict(self.coverage),
         }
 
     @staticmethod
@@ -151,4 +154,5 @@ class RunResults:
             notes=list(data.get("notes", [])),
             machines=list(data.get("machines", [])),
             timings=dict(data.get("timings", {})),
+            coverage=Counter(data.get("coverage", {})),
         )

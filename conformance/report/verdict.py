@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from conformance.report import coverage
 from conformance.report.results import RunResults
+from conformance.session.capabilities import Capabilities
 
 EXIT_PASS: Final = 0
 EXIT_FAIL: Final = 1
@@ -29,7 +31,7 @@ EXIT_CODES: Final[dict[int, str]] = {
     EXIT_FAIL: (
         "FAIL: the replica broke a MUST rule (or a SHOULD rule with --conformance-strict), died, "
         "became unreachable or silent, could not be started, or a test failed; also a known-failing "
-        "rule that passed and a full run that left a MUST rule unexercised"
+        "rule that passed and a full run that left a MUST rule or a data-edge cell unexercised"
     ),
     EXIT_INCOMPLETE: (
         "ERROR: the run was cut short before it found a failure (the whole-run deadline, "
@@ -128,10 +130,11 @@ def decide(
     full_run: bool,
     strict: bool,
     end: SessionEnd | None = None,
+    capabilities: Capabilities | None = None,
 ) -> Verdict:
     """The verdict of a run from its rule lines, its counted results and how the session ended."""
     end = end or SessionEnd()
-    reasons = _reasons(lines, results, profile, full_run, strict, end)
+    reasons = _reasons(lines, results, profile, full_run, strict, end, capabilities or Capabilities())
     if not reasons:
         return Verdict("PASS", EXIT_PASS)
     kinds = {r.kind for r in reasons}
@@ -140,7 +143,13 @@ def decide(
 
 
 def _reasons(
-    lines: Sequence[LineLike], results: RunResults, profile: str, full_run: bool, strict: bool, end: SessionEnd
+    lines: Sequence[LineLike],
+    results: RunResults,
+    profile: str,
+    full_run: bool,
+    strict: bool,
+    end: SessionEnd,
+    capabilities: Capabilities,
 ) -> list[Reason]:
     out: list[Reason] = []
     if end.usage_error:
@@ -168,6 +177,9 @@ def _reasons(
         if missing:
             text = f"MUST rule(s) not exercised by a full {profile} run: {', '.join(missing)}"
             out.append(Reason("coverage", text, tuple(missing)))
+        cells = ", ".join(c.id for c in coverage.unexercised(results.coverage, capabilities))
+        if cells and results.coverage:  # (a run that judged no data at all fails on its MUST rules)
+            out.append(Reason("coverage", f"data-edge cell(s) not exercised by a full {profile} run: {cells}"))
     if results.suite_errors or end.internal_error:
         errors = list(results.suite_errors) or ["pytest reported an internal error (see the output above)"]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -6,12 +6,13 @@ what happens when any of them fails.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
@@ -126,6 +127,13 @@ def hypothesis_settings(profile: Profile, artifacts: Path, seed_given: bool) -> 
     )
 
 
+def machine_seed(test_name: str) -> int:
+    """A fixed seed per machine test. Derandomized Hypothesis seeds a search from the source of
+    the test function, and every state machine runs through the same one, so without this the
+    parts of `test_protocol_machine` would all draw the very same examples."""
+    return int.from_bytes(hashlib.sha256(test_name.encode()).digest()[:8], "big")
+
+
 def run_machine(
     request: pytest.FixtureRequest,
     worker: WorkerContext,
@@ -149,6 +157,8 @@ def run_machine(
         bound = type(machine.__name__, (machine,), {"env": env, "__module__": machine.__module__})
         seed_given = request.config.getoption("hypothesis_seed", default=None) is not None
         hyp = hypothesis_settings(profile, worker.artifacts, seed_given)
+        if hyp.derandomize:
+            bound = seed(machine_seed(request.node.name))(bound)
         failure: BaseException | None = None
         try:
             watch.run(run_state_machine_as_test, bound, settings=hyp)

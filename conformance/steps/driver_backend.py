@@ -21,6 +21,7 @@ from compute_protocol.v1 import command_pb2
 from conformance import history
 from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError, WaitTimeout
 from conformance.oracle import Violation, format_violation
+from conformance.report.edge_watch import watching
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
 from conformance.steps.plans import ColType
 from conformance.wire import commands
@@ -38,6 +39,8 @@ def driver_for(worker: Any, target: Any) -> Replica:
         tls = None
         if s.tls_ca or s.tls_cert:
             tls = TlsConfig(root_certificates=s.tls_ca, client_certificate=s.tls_cert, client_key=s.tls_key)
+        # The oracle's models note the data edges their verdicts went through (the report's cells).
+        edges = watching(worker.results.coverage)
         replica = Replica(
             target.addresses,
             patience=s.profile.patience,
@@ -45,6 +48,7 @@ def driver_for(worker: Any, target: Any) -> Replica:
             writable=target.writable,
             limits=worker.limits(),
             gone=target.gone_check,
+            model_factory=edges,
         )
         replica.recorder.keep = False  # the session can be long: examples keep their own events
         target.storage.add_listener(replica.storage_listener)

@@ -15,7 +15,7 @@ leaf's frontier (a first Listen batch ending at `as_of`, say) is kept until the 
 
 from __future__ import annotations
 
-from reference_replica import variants
+from reference_replica import faults, variants
 from reference_replica.dataflow.batch import Batch, ErrUpdate, Update
 from reference_replica.dataflow.node import Node
 from reference_replica.frontier import EMPTY
@@ -46,6 +46,8 @@ class Leaf(Node):
         if errs:
             errs = [(msg, time if time >= as_of else as_of, diff) for msg, time, diff in errs]
         if until < EMPTY:  # after advancing, so that `until <= as_of` leaves nothing (spec 5.2)
+            if faults.on("until-inclusive"):
+                until += 1  # FAULT: t <= until instead of t < until
             oks = [u for u in oks if u[1] < until]
             errs = [e for e in errs if e[1] < until]
         if upper <= self.frontier:

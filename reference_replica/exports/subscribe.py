@@ -109,7 +109,8 @@ class SubscribeExport(Export):
             first = self.as_of if self.with_snapshot else self.as_of + 1
             if faults.on("subscribe-no-snapshot"):
                 first = self.as_of + 1  # FAULT: breaks SUB-6
-            updates = rows.consolidate(u for u in batch.oks if first <= u[1] < self.up_to)
+            up_to = self.up_to + 1 if faults.on("up-to-inclusive") else self.up_to  # FAULT: t <= up_to
+            updates = rows.consolidate(u for u in batch.oks if first <= u[1] < up_to)
             if upper < EMPTY and faults.on("subscribe-stamps-upper"):
                 updates = [(row, upper, diff) for row, _, diff in updates]  # FAULT: breaks SUB-4
             if faults.on("subscribe-unconsolidated"):

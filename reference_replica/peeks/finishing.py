@@ -57,8 +57,12 @@ def _compare(orders: list[tuple[int, bool, bool]], a: tuple[Row, int], b: tuple[
             if x is None and y is None:
                 continue
             null_first = -1 if x is None else 1
+            if desc and faults.on("nulls-flip-with-desc"):
+                nulls_last = not nulls_last  # FAULT: SQL's default, nulls last when descending
             return -null_first if nulls_last else null_first
         c = datum.compare(x, y)
+        if faults.on("nan-sorts-first") and type(x) is float and (x != x) != (y != y):
+            c = -1 if x != x else 1  # FAULT: NaN below every other float
         if c:
             return -c if desc else c
     return 0

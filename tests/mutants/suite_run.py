@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +36,7 @@ from conformance.history import read_history
 from conformance.oracle import ControllerError, Oracle
 from conformance.rules import RULES
 from reference_replica import faults
-from tests.mutants.probe import OUT_VARIABLE
+from tests.mutants.probe import OUT_VARIABLE, STOP_VARIABLE
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 PROFILE: Final = "ci"
@@ -46,6 +46,8 @@ in milliseconds, so 5 s keeps a wide margin on a loaded machine, and it makes th
 faults (a third of the zoo) cost a quarter of the time. The clean runs use the same value."""
 REPLAY_RUNS: Final = 3
 RUN_TIMEOUT: Final = 600.0  # seconds: a run that takes longer is reported, never waited for
+MACHINES: Final = ROOT / "conformance" / "suite" / "test_machines.py"
+MACHINE_TESTS: Final = ("test_read_only_machine", "test_protocol_machine")
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,32 @@ def suite_command(
     return command
 
 
+def caught_by_machines(first: FirstViolation | None, rules: tuple[str, ...]) -> bool:
+    """The first violation came from a state machine, citing one of `rules`."""
+    if first is None or not set(first.rules) & set(rules):
+        return False
+    name = first.test.rsplit("::", 1)[-1]
+    return name.startswith(MACHINE_TESTS)
+
+
+def machines_command(fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
+    """The state machines alone (no scenarios, no robustness probes), every one of them (no -x):
+    what they catch unaided."""
+    command = [*suite_command(fault, artifacts, patience=patience, first_failure=False), str(MACHINES)]
+    return command
+
+
+def run_machines(fault: str, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
+    """The state machines alone against the faulty replica, ended by the probe at the first
+    violation that cites one of the fault's rules (`first` is then that one): only whether and
+    when they catch the fault matters here, not the shrunk example."""
+    artifacts = workdir / f"{fault}-machines"
+    command = machines_command(fault, artifacts, patience=patience)
+    rules = ",".join(faults.REGISTRY[fault].rules)
+    run = execute(command, fault, artifacts, env={STOP_VARIABLE: rules})
+    return replace(run, first=_first_violation(artifacts / "probe.json", "stopped_at"))
+
+
 def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
     command = [sys.executable, "-m", "conformance", "run", "-q", "-p", "no:cacheprovider"]
     command += ["--conformance-profile", PROFILE, "--conformance-patience", f"{patience:g}"]
@@ -179,12 +207,18 @@ def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, pati
     return command
 
 
-def execute(command: list[str], fault: str | None, artifacts: Path, extra: list[str] | None = None) -> SuiteRun:
+def execute(
+    command: list[str],
+    fault: str | None,
+    artifacts: Path,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> SuiteRun:
     """Run `command` (from the repository root) and read back what the suite saved in `artifacts`."""
     shutil.rmtree(artifacts, ignore_errors=True)  # an earlier run's failures must not count for this one
     artifacts.mkdir(parents=True)
     probe_file = artifacts / "probe.json"
-    env = {**os.environ, OUT_VARIABLE: str(probe_file)}
+    env = {**os.environ, **(env or {}), OUT_VARIABLE: str(probe_file)}
     argv = [*command, *(extra or [])]
     started = time.monotonic()
     try:
@@ -215,12 +249,12 @@ def replay(run: SuiteRun, workdir: Path, *, patience: float = PATIENCE) -> Suite
     return execute(replay_command(run.failures[0], run.fault, artifacts, patience=patience), run.fault, artifacts)
 
 
-def _first_violation(path: Path) -> FirstViolation | None:
+def _first_violation(path: Path, key: str = "first_violation") -> FirstViolation | None:
     try:
         data: Any = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    first = data.get("first_violation")
+    first = data.get(key)
     if not first:
         return None
     return FirstViolation(float(first["seconds"]), int(first["steps"]), list(first["rules"]), str(first["test"]))

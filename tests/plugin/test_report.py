@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.report.build import Report, RunInfo, build_report
+from conformance.report.coverage import CELLS
 from conformance.report.junit import SUITE_NAME, append_rule_suite
 from conformance.report.render import markdown, terminal_table
 from conformance.report.results import RunResults
@@ -176,6 +177,26 @@ def test_markdown_and_terminal_table() -> None:
     assert "1 MUST rule(s) not exercised by this partial run: SUB-1" in partial
     assert not any(line.strip().startswith("SUB-1") for line in partial)
     assert table[-1].startswith("by section: ") and "8:1/2!1" in table[-1]
+
+
+def test_data_edge_cells_are_counted_shown_and_required_in_a_full_run() -> None:
+    r = results(PEEK_1=1, PEEK_2=1, SUB_1=1)
+    r.coverage.update({cell: 2 for cell in CELLS if cell != "reduce.nan-key"})
+    full = build_report(RULES, TITLES, r, info(full_run=True))
+    assert full.exit_reasons == ["data-edge cell(s) not exercised by a full ci run: reduce.nan-key"]
+    assert build_report(RULES, TITLES, r, info(full_run=False)).passed
+    no_reduce = Capabilities(plan_operators=frozenset({"get", "mfp", "union", "constant", "join", "negate"}))
+    assert build_report(RULES, TITLES, r, info(full_run=True, capabilities=no_reduce)).passed, "n/a, not missing"
+    edges = {e["cell"]: e for e in full.to_json()["data_edges"]}
+    assert edges["reduce.nan-key"]["exercised"] == 0 and edges["join.null-key"]["exercised"] == 2
+    md = markdown(full)
+    assert "## Data edges" in md and "| `reduce.nan-key` | reduce | NaN in the group key | **0** |" in md
+    table = terminal_table(full)
+    assert f"data edges: {len(CELLS) - 1} of {len(CELLS)} cells exercised" in table
+    assert "  NOT exercised: reduce.nan-key" in table
+    merged = RunResults.from_json(r.to_json())
+    merged.merge(RunResults.from_json(r.to_json()))
+    assert merged.coverage["join.null-key"] == 4, "counts cross processes and add up, as the rules' do"
 
 
 def _junit(tmp_path: Path, report: Report) -> dict[str, ET.Element]:
