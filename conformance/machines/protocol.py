@@ -424,10 +424,11 @@ class ProtocolMachine(RuleBasedStateMachine):
         frontier = data.draw(st.integers(lo, max(lo, self.max_upper()) + 3))
         self.run({"op": "allow_compaction", "id": c.name, "frontier": [frontier]})
 
-    @precondition(lambda self: bool(self.cat.live()))
+    @precondition(lambda self: bool(self.cat.droppable()))
     @rule(data=st.data())
     def drop(self, data: st.DataObject) -> None:
-        c = data.draw(st.sampled_from(sorted(x.name for x in self.cat.live())))
+        """Drop an export, never an index that live importers read (as upstream's controller)."""
+        c = data.draw(st.sampled_from(sorted(x.name for x in self.cat.droppable())))
         self.run({"op": "drop", "id": c})
 
     @precondition(lambda self: self.cat.iteration > 0)

@@ -17,7 +17,11 @@ RULES: tuple[Rule, ...] = (
             "For each collection, compaction frontiers never decrease, name a live collection of "
             "this iteration, and nothing names it after `[]`. The suite never sends a non-empty "
             "compaction for a materialized-view sink. Unlike upstream, it may compact an index "
-            "beyond the time of a peek that is still pending (PEEK-13)."
+            "beyond the time of a peek that is still pending (PEEK-13). Like upstream's controller, "
+            "whose read holds on an index's dependants keep it alive, it never drops an index while a "
+            "dataflow importing it has a live export, and at the end of a run it drops importers before "
+            "the indexes they read: what a replica owes an importer whose index was dropped is settled "
+            "nowhere upstream."
         ),
         upstream=("R45", "R50"),
         observed_by="n/a",

@@ -644,6 +644,19 @@ class Catalog:
     def live(self, kinds: tuple[str, ...] = COLLECTION_KINDS) -> list[Collection]:
         return [c for c in self.collections.values() if c.live and c.kind in kinds]
 
+    def droppable(self) -> list[Collection]:
+        """The live collections upstream's controller could drop now: not an index that a dataflow
+        with a live export imports: upstream's controller keeps a read hold on every index a live
+        collection depends on (instance.rs, `compute_dependencies`), so it never drops one under an
+        importer, and what a replica then owes the importer is nowhere settled (spec COMPACT-1)."""
+        held = {
+            name
+            for df in self.dataflows.values()
+            if any(self.collections[e].live for e in df.exports if e in self.collections)
+            for name in df.imports
+        }
+        return [c for c in self.live() if c.name not in held]
+
     def _shard(self, name: str, path: str) -> Shard:
         if name not in self.shards:
             raise FieldError(path, f"unknown shard {name!r}; create it with a create_shard step first")

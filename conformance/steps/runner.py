@@ -98,7 +98,7 @@ class StepRunner:
         for p in self.catalog.peeks.values():
             if p.iteration == self.catalog.iteration and not p.cancelled and not p.answered:
                 steps.append({"op": "cancel_peek", "peek": p.name})
-        for c in self.catalog.live():
+        for c in reversed(self.catalog.live()):  # importers before the indexes they read (upstream's order)
             steps.append({"op": "drop", "id": c.name})
         if self.limit_left_behind():
             steps.append(RESET_LIMIT)

@@ -58,8 +58,8 @@ def test_teardown_initializes_cancels_drops_and_settles() -> None:
     assert tail == [
         {"op": "initialization_complete"},
         {"op": "cancel_peek", "peek": "q"},  # p was answered (a wait established it): not cancelled
+        {"op": "drop", "id": "sub"},  # latest first: importers go before the indexes they read
         {"op": "drop", "id": "idx"},
-        {"op": "drop", "id": "sub"},
         {"op": "settle"},
         {"op": "wait_quiet", "seconds": 0.05},  # a trailing response is judged before the stream ends
     ]
@@ -122,3 +122,23 @@ def test_malformed_steps_are_refused_before_anything_is_sent() -> None:
     with pytest.raises(FieldError, match="unknown op"):
         r.run({"op": "explode"})
     assert backend.calls == [] and r.executed == []
+
+
+def test_an_index_with_live_importers_is_not_droppable() -> None:
+    """The machines drop only what upstream's controller could: its read holds keep an index alive
+    while a dataflow importing it has a live export (spec COMPACT-1)."""
+    r = runner()
+    r.run_all(STEPS)
+    importer = {
+        "op": "create_dataflow",
+        "dataflow": "imp",
+        "as_of": 0,
+        "imports": ["idx"],
+        "objects": [{"name": "w", "plan": {"get": "idx"}}],
+        "sinks": [{"name": "imp_sub", "kind": "subscribe", "from": "w"}],
+    }
+    r.run(importer)
+    assert sorted(c.name for c in r.catalog.droppable()) == ["imp_sub", "sub"]
+    r.run({"op": "drop", "id": "imp_sub"})
+    assert sorted(c.name for c in r.catalog.droppable()) == ["idx", "sub"]
+    assert [s["id"] for s in r.teardown_steps() if s["op"] == "drop"] == ["sub", "idx"]
