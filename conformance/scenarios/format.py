@@ -97,13 +97,18 @@ def parse_scenario(data: Json, source: str = "<scenario>") -> Scenario:
 
 
 def dry_run(steps: list[Json], source: str) -> Catalog:
-    """Check every step's shape, then plan it on a fresh catalog (no replica involved)."""
+    """Check every step's shape, then plan it on a fresh catalog (no replica involved; every
+    wait taken to succeed, as the run that wrote the steps planned them)."""
     catalog = Catalog()
     for i, step in enumerate(steps):
         op = step.get("op") if isinstance(step, dict) else None
         try:
             check_step(step)
             catalog.plan(step)
+            if op in ("wait_peek", "wait_copy_to"):
+                # As a run whose wait succeeds: what it establishes decides which later steps are
+                # valid (a since advanced past a persist peek once it is answered, say).
+                catalog.note_answered(str(step.get("peek") or step.get("id")))
         except FieldError as e:
             raise ScenarioError(source, str(e), step=i, op=op if isinstance(op, str) else None) from None
     return catalog

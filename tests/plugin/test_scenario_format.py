@@ -209,3 +209,22 @@ def test_scenario_to_json_keeps_optional_fields() -> None:
     data = s.to_json()
     assert data["fresh_replica"] is True and data["replay"] == {"test": "t"}
     assert parse_scenario(data).fresh_replica
+
+
+def test_a_wait_establishes_what_later_steps_rely_on() -> None:
+    """A saved run advanced a shard's since once a wait had shown its persist peek answered; the
+    loader plans the file as that run did, so the file replays (it was refused as invalid)."""
+    steps: list[dict[str, Any]] = [
+        {"op": "create_shard", "shard": "src", "columns": ["int64"]},
+        {"op": "append", "shard": "src", "updates": [[[1], 0, 1]], "upper": [2]},
+        {"op": "connect"},
+        {"op": "initialization_complete"},
+        {"op": "peek", "peek": "p", "target": "src", "target_kind": "persist", "time": 0},
+        {"op": "wait_peek", "peek": "p"},
+        {"op": "advance_since", "shard": "src", "since": 1},
+    ]
+    data = {"format": FORMAT, "name": "since-after-answer", "rules": ["PEEK-7"], "steps": steps}
+    assert parse_scenario(data, "since-after-answer.json").steps == steps
+    unanswered = {**data, "steps": [s for s in steps if s["op"] != "wait_peek"]}
+    with pytest.raises(ScenarioError, match="may still be pending"):
+        parse_scenario(unanswered, "since-before-answer.json")
