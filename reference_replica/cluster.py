@@ -34,6 +34,7 @@ import grpc
 from compute_protocol.v1 import command_pb2
 from google.protobuf.message import DecodeError
 
+from reference_replica import faults
 from reference_replica.connection import Connection
 from reference_replica.engine import Engine
 
@@ -183,6 +184,11 @@ class Follower:
             payload = _read_exactly(channel, length) if length else b""
             if payload is None:
                 return
+            if kind == OPENED and self._replayed is not None and faults.on("process-local-commands"):
+                # FAULT (B31): breaks PEEK-2 and the other liveness rules. The new stream inherits
+                # the old commands and never sees the new ones.
+                self.engine.rebind_stream(self._connection(number))
+                continue
             if kind == OPENED:
                 self._replayed = (number, self._connection(number))
                 self.engine.adopt_stream(self._replayed[1])

@@ -118,6 +118,10 @@ class Engine:
         """A stream numbered elsewhere (a follower process replaying process 0's, `cluster`)."""
         self.post(lambda: self._on_stream_opened(connection))
 
+    def rebind_stream(self, connection: Connection) -> None:
+        """Only the fault process-local-commands: the current iteration goes on, on `connection`."""
+        self.post(lambda: self._on_rebind(connection))
+
     def receive(self, connection: Connection, raw: bytes) -> None:
         self.post(lambda: self._on_command(connection, raw))
 
@@ -182,6 +186,14 @@ class Engine:
         # them. Writability is the one exception: AllowWrites is permanent (RO-2).
         if not variants.on("config-survives-reconnect"):  # VARIANT: CONFIG-3, kept as upstream does
             self.services.params.reset()
+
+    def _on_rebind(self, connection: Connection) -> None:
+        if self.iteration is None:
+            return
+        self.iteration.connection.end()
+        self.iteration.connection = connection  # FAULT process-local-commands (B31): old commands, new stream
+        if self.iteration.stage is Stage.COMPUTING:
+            self.services.responder.attach(connection)
 
     def _on_stream_closed(self, connection: Connection, end: bool = True) -> None:
         if end:

@@ -612,6 +612,15 @@ REGISTRY: Final[dict[str, Fault]] = {
             processes=2,
         ),
         Fault(
+            "process-local-commands",
+            "PEEK-2",
+            "after a reconnect process 1 keeps its old command set and never sees the new iteration's "
+            "commands: its share of new peeks, subscribes and copy-tos never comes",
+            source="B31",
+            also=("FRONT-9", "SUB-10", "COPY-3"),
+            processes=2,
+        ),
+        Fault(
             "process-frontier-lags",
             "FRONT-9",
             "process 1's frontiers stay at the dataflow's as_of for ever (the merged frontier never advances)",
