@@ -174,6 +174,14 @@ class Follower:
 
     # --- process 0's events, from the channel ------------------------------------------------
 
+    def _forget_before(self, number: int) -> None:
+        """Process 0 moved on to stream `number`: the older ones this process's controller never
+        claimed will never be drained, so their responses are let go (memory stays bounded)."""
+        with self._lock:
+            stale = [n for n in self._connections if n < number and n > self._opened]
+            for n in stale:
+                self._connections.pop(n).end()
+
     def follow(self, channel: IO[bytes]) -> None:
         """Replay process 0's events until the channel ends (process 0 is gone)."""
         while True:
@@ -190,6 +198,7 @@ class Follower:
                 self.engine.rebind_stream(self._connection(number))
                 continue
             if kind == OPENED:
+                self._forget_before(number)
                 self._replayed = (number, self._connection(number))
                 self.engine.adopt_stream(self._replayed[1])
             elif self._replayed is None or self._replayed[0] != number:
