@@ -204,10 +204,21 @@ class Follower:
             elif self._replayed is None or self._replayed[0] != number:
                 continue  # an older stream's: the engine has moved on, as process 0's has
             elif kind == COMMAND:
+                if faults.on("process-ignores-config") and _is_configuration(payload):
+                    continue  # FAULT: breaks PEEK-12 (process 1 keeps the default max_result_size)
                 self.engine.receive(self._replayed[1], payload)
             elif kind == CLOSED:
                 self.engine.stream_closed(self._replayed[1], end=False)  # the controller closes ours
                 self._replayed = None
+
+
+def _is_configuration(raw: bytes) -> bool:
+    cmd = command_pb2.ProtoComputeCommand()
+    try:
+        cmd.ParseFromString(raw)
+    except DecodeError:
+        return False
+    return cmd.WhichOneof("kind") == "update_configuration"
 
 
 def _read_exactly(channel: IO[bytes], size: int) -> bytes | None:

@@ -621,6 +621,14 @@ REGISTRY: Final[dict[str, Fault]] = {
             processes=2,
         ),
         Fault(
+            "process-ignores-config",
+            "PEEK-12",
+            "process 1 ignores UpdateConfiguration: its share of a result larger than max_result_size "
+            "is sent as rows",
+            also=("SUB-9", "CONFIG-1", "CONFIG-2"),
+            processes=2,
+        ),
+        Fault(
             "process-frontier-lags",
             "FRONT-9",
             "process 1's frontiers stay at the dataflow's as_of for ever (the merged frontier never advances)",

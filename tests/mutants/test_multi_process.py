@@ -9,8 +9,8 @@ run unchanged. The wrong merge is process 1 doubling the multiplicity of its sha
 betray it, through each output's contents rule. The two scenarios are chosen because their
 data gives process 1 a share of a peek, a subscribe and a copy-to (the partition hash is fixed).
 
-Cost: one ci run (about 110 s on the project's loaded 2-core machine) and one run of two
-scenarios (a few seconds).
+Cost: one ci run (about 110 s on the project's loaded 2-core machine), one quick run against
+three processes of two workers (about 20 s) and one run of two scenarios (a few seconds).
 """
 
 from __future__ import annotations
@@ -29,6 +29,19 @@ def test_two_process_replica_passes_ci(tmp_path: Path) -> None:
     run = suite_run.execute(suite_run.suite_command(None, artifacts, processes=2), None, artifacts)
     assert run.passed, f"the clean 2-process replica failed ({', '.join(run.cited)}):\n{run.tail(60)}"
     assert "--processes 2" in " ".join(run.command)
+
+
+def test_three_processes_of_two_workers_pass_quick(tmp_path: Path) -> None:
+    """The other shape the issue names (`--processes 3 --workers 2`), in the quick profile to keep
+    the cost of `make test` down (the ci profile passes too: `make conformance
+    REPLICA_PROCESSES=3 REPLICA_WORKERS=2`)."""
+    artifacts = tmp_path / "clean-3p2w"
+    command = suite_run.suite_command(None, artifacts, processes=3)
+    command[command.index("ci")] = "quick"
+    at = command.index("--replica-cmd") + 1
+    command[at] += " --workers 2"
+    run = suite_run.execute(command, None, artifacts)
+    assert run.passed, f"the clean 3-process replica failed ({', '.join(run.cited)}):\n{run.tail(60)}"
 
 
 def test_doubled_share_fails_each_contents_rule_on_the_merge(tmp_path: Path) -> None:
