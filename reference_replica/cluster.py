@@ -15,7 +15,9 @@ keeps one `Connection` per count; whichever side gets to it first creates it, th
 engine fills it, and the follower's own gRPC stream of that count drains it. A newer stream of
 the follower ends the older ones (TRANS-2), so responses of an old iteration never reach a new
 stream. On its own stream a follower accepts only `CreateTimely` and `UpdateConfiguration`;
-anything else is the controller's mistake and ends that stream with FAILED_PRECONDITION.
+anything else is the controller's mistake and ends that stream with FAILED_PRECONDITION. Both
+are only checked there: the follower's engine applies the copies process 0 forwards, so it sees
+exactly the command sequence process 0 saw.
 
 The frame on the channel: one byte of kind, the stream's count (8 bytes), the payload's length
 (4 bytes), the payload. End of file means process 0 is gone: the follower stops too.
