@@ -11,15 +11,18 @@ SIGTERM, then SIGKILL after a bound.
 from __future__ import annotations
 
 import contextlib
+import selectors
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
-from typing import Final
+from typing import IO, Final
 
 from reference_replica import addresses
 from reference_replica.cluster import Link
 
 STOP_SECONDS: Final = 5.0
+START_SECONDS: Final = 60.0  # for every other process to print its address (a loaded machine is slow)
 
 
 class LaunchError(RuntimeError):
@@ -64,14 +67,17 @@ def member_listen(listen: str, index: int) -> str:
 def start_followers(argv: list[str], listen: str, processes: int) -> Members:
     """Start processes 1..N-1 with `argv` (process 0's own options) and wait for their addresses."""
     members = Members()
+    deadline = time.monotonic() + START_SECONDS
     try:
-        for index in range(1, processes):
+        for index in range(1, processes):  # all started before any is waited for: they start in parallel
             command = [sys.executable, "-m", "reference_replica", *argv]
             command += ["--process", str(index), "--listen", member_listen(listen, index)]
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            members.processes.append(proc)
+            members.processes.append(subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        for index, proc in enumerate(members.processes, start=1):
             assert proc.stdout is not None and proc.stdin is not None
-            line = proc.stdout.readline().decode(errors="replace").strip()
+            line = _first_line(proc.stdout, deadline)
+            if line is None:
+                raise LaunchError(f"process {index} of the replica printed no address within {START_SECONDS:g} s")
             if not line:
                 code = proc.wait(STOP_SECONDS)
                 raise LaunchError(f"process {index} of the replica exited with code {code} before it listened")
@@ -81,3 +87,12 @@ def start_followers(argv: list[str], listen: str, processes: int) -> Members:
         members.stop()
         raise
     return members
+
+
+def _first_line(pipe: IO[bytes], deadline: float) -> str | None:
+    """The first line a child prints ("" if it exited first), or None past `deadline`."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(pipe, selectors.EVENT_READ)
+        if not selector.select(max(0.0, deadline - time.monotonic())):
+            return None
+    return pipe.readline().decode(errors="replace").strip()
