@@ -9,6 +9,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= ci
 PYTEST_ARGS ?=
+# The bundled replica as several processes, each with several workers (docs/spec.md section 15):
+#   make conformance REPLICA_PROCESSES=2 REPLICA_WORKERS=3
+REPLICA_PROCESSES ?= 1
+REPLICA_WORKERS ?= 1
+REPLICA_SHAPE := $(if $(filter-out 1,$(REPLICA_PROCESSES) $(REPLICA_WORKERS)),--replica-cmd '{python} -m reference_replica --listen 127.0.0.1:0 --storage-allow {storage} --processes $(REPLICA_PROCESSES) --workers $(REPLICA_WORKERS)')
 
 .PHONY: all venv conformance test protos protos-check lint mutants variants bench clean
 
@@ -23,7 +28,7 @@ venv: $(STAMP)
 
 # The main job: start the embedded reference replica and run the suite against it.
 conformance: $(STAMP)
-	$(PY) -m conformance run --conformance-profile $(PROFILE) $(PYTEST_ARGS)
+	$(PY) -m conformance run --conformance-profile $(PROFILE) $(REPLICA_SHAPE) $(PYTEST_ARGS)
 
 # The project's own tests (unit, integration, the mutant kill matrix).
 test: $(STAMP)

@@ -41,7 +41,9 @@ class ComputeState:
         self.exports: dict[str, Export] = {}  # the live exports of the current iteration
         self.peeks: dict[int, PendingPeek] = {}
         self.frontiers = FrontierReporter(services.responder)
-        self.hydration = HydrationReporter(services.responder, services.workers)
+        self.hydration = HydrationReporter(
+            services.responder, services.workers, services.partition.process * services.workers
+        )
         self.initializing = False  # applying the commands buffered during initialization
         self.answered_peeks: set[int] = set()  # only kept under the fault canceled-after-answer
         self.finished_status: set[str] = set()  # only kept under the fault status-after-finish
@@ -299,6 +301,9 @@ class ComputeState:
                     behind = self.frontiers.last(export.collection, 0)
                     trailing = export.dataflow.as_of if behind is None else behind
                     current = (current[0], current[1], min(current[2], trailing))
+                if faults.on("process-frontier-lags") and self.services.partition.process == 1:
+                    as_of = export.dataflow.as_of  # FAULT: breaks FRONT-9 on process 1 alone
+                    current = (min(current[0], as_of), min(current[1], as_of), min(current[2], as_of))
                 self.frontiers.report(export.collection, current, alias, _held_kinds(export))
         for export in self.leaked:  # only under the fault leak-dropped-dataflow
             self.frontiers.report(export.collection, export.frontiers())

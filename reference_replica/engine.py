@@ -49,6 +49,7 @@ from reference_replica.errors import ProtocolError, malformed
 from reference_replica.exports.base import Export
 from reference_replica.frontier import EMPTY
 from reference_replica.iteration import FirstConfigs, Iteration, OtherConfig, Stage
+from reference_replica.partition import Partition
 from reference_replica.responses import Responder
 from reference_replica.services import Services
 from reference_replica.storage.allow import StorageAllowList
@@ -68,6 +69,7 @@ class Engine:
         self,
         workers: int = 1,
         *,
+        partition: Partition | None = None,
         storage_allow: StorageAllowList | None = None,
         storage_tls: ClientTls | None = None,
         refuse_other_config: bool = False,
@@ -82,6 +84,7 @@ class Engine:
             writer=StorageWriter(storage, self.post),
             post=self.post,
             workers=workers,
+            partition=partition or Partition(),
         )
         self.state = ComputeState(self.services)
         self.iteration: Iteration | None = None
@@ -111,11 +114,21 @@ class Engine:
         self.post(lambda: self._on_stream_opened(connection))
         return connection
 
+    def adopt_stream(self, connection: Connection) -> None:
+        """A stream numbered elsewhere (a follower process replaying process 0's, `cluster`)."""
+        self.post(lambda: self._on_stream_opened(connection))
+
+    def rebind_stream(self, connection: Connection) -> None:
+        """Only the fault process-local-commands: the current iteration goes on, on `connection`."""
+        self.post(lambda: self._on_rebind(connection))
+
     def receive(self, connection: Connection, raw: bytes) -> None:
         self.post(lambda: self._on_command(connection, raw))
 
-    def stream_closed(self, connection: Connection) -> None:
-        self.post(lambda: self._on_stream_closed(connection))
+    def stream_closed(self, connection: Connection, *, end: bool = True) -> None:
+        """The controller closed `connection`'s stream (`end=False`: another process's stream, whose
+        iteration this engine replays: the iteration is over, this process's stream stays open)."""
+        self.post(lambda: self._on_stream_closed(connection, end))
 
     # --- the engine thread -----------------------------------------------------------------
 
@@ -174,8 +187,17 @@ class Engine:
         if not variants.on("config-survives-reconnect"):  # VARIANT: CONFIG-3, kept as upstream does
             self.services.params.reset()
 
-    def _on_stream_closed(self, connection: Connection) -> None:
-        connection.end()
+    def _on_rebind(self, connection: Connection) -> None:
+        if self.iteration is None:
+            return
+        self.iteration.connection.end()
+        self.iteration.connection = connection  # FAULT process-local-commands (B31): old commands, new stream
+        if self.iteration.stage is Stage.COMPUTING:
+            self.services.responder.attach(connection)
+
+    def _on_stream_closed(self, connection: Connection, end: bool = True) -> None:
+        if end:
+            connection.end()
         if self.iteration is not None and self.iteration.connection is connection:
             self._note_cut(self.iteration)
             log.info("%s closed by the controller", connection)

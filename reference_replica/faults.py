@@ -36,6 +36,7 @@ class Fault:
     description: str
     source: str = ""  # the real bug it reproduces (B01..B36), if any
     also: tuple[str, ...] = ()  # data faults: the same wrong data seen through another output's rule
+    processes: int = 1  # the replica's processes the fault needs (process 1 misbehaves, section 15)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "also", tuple(dict.fromkeys(r for r in self.also if r != self.rule)))
@@ -588,6 +589,57 @@ REGISTRY: Final[dict[str, Fault]] = {
             also=(*_ROWS, *_ERRORS),
         ),
         Fault("up-to-inclusive", "SUB-6", "a subscribe also emits the updates at time up_to", also=("SUB-4",)),
+        # --- 15. multi-process replicas (process 1 of `--processes 2` misbehaves) ------------
+        Fault(
+            "process-drops-peek-share",
+            "PEEK-7",
+            "process 1 answers every peek with no rows: its share is missing from the merge",
+            also=_PEEKED,
+            processes=2,
+        ),
+        Fault(
+            "process-answers-whole",
+            "PEEK-7",
+            "process 1 answers peeks for the whole replica: the other processes' rows are in the merge twice",
+            also=_PEEKED,
+            processes=2,
+        ),
+        Fault(
+            "process-doubles-share",
+            "PEEK-7",
+            "process 1 doubles the multiplicity of its share of peeks, subscribe batches and copy-tos",
+            also=_ROWS,
+            processes=2,
+        ),
+        Fault(
+            "process-local-commands",
+            "PEEK-2",
+            "after a reconnect process 1 keeps its old command set and never sees the new iteration's "
+            "commands: its share of new peeks, subscribes and copy-tos never comes",
+            source="B31",
+            also=("FRONT-9", "SUB-10", "COPY-3"),
+            processes=2,
+        ),
+        Fault(
+            "process-ignores-config",
+            "PEEK-12",
+            "process 1 ignores UpdateConfiguration: its share of a result larger than max_result_size "
+            "is sent as rows",
+            also=("SUB-9", "CONFIG-1", "CONFIG-2"),
+            processes=2,
+        ),
+        Fault(
+            "process-frontier-lags",
+            "FRONT-9",
+            "process 1's frontiers stay at the dataflow's as_of for ever (the merged frontier never advances)",
+            processes=2,
+        ),
+        Fault(
+            "process-droppedat-early",
+            "SUB-12",
+            "process 1 says DroppedAt one tick past its last batch's upper, as if its next batch had gone out",
+            processes=2,
+        ),
         Fault(
             "mv-sink-ignores-target-contents",
             "DF-4",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -22,8 +22,10 @@ import grpc
 from compute_protocol.v1 import response_pb2
 
 from reference_replica import faults
+from reference_replica.cluster import Streams
 from reference_replica.connection import Connection, End
 from reference_replica.engine import Engine
+from reference_replica.partition import Partition
 from reference_replica.storage.allow import StorageAllowList
 from reference_replica.tls import ClientTls, ServerTls
 
@@ -40,8 +42,8 @@ POLL_SECONDS: Final = 0.5  # how often an idle stream checks that its client is 
 
 
 class ComputeService:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Streams) -> None:
+        self.engine = engine  # the engine itself, or the process's role in a cluster (`cluster`)
 
     def command_response_stream(
         self, requests: Iterator[bytes], context: grpc.ServicerContext
@@ -84,10 +86,13 @@ class ReplicaServer:
         self.server = server
         self.engine = engine
         self.address = address
+        self.on_stop: list[Callable[[], None]] = []  # e.g. the cluster's processes and links
 
     def stop(self, grace: float = 1.0) -> None:
         self.server.stop(grace).wait(grace + 1.0)
         self.engine.stop()
+        for hook in self.on_stop:
+            hook()
 
 
 def serve(
@@ -98,17 +103,24 @@ def serve(
     storage_allow: StorageAllowList | None = None,
     storage_tls: ClientTls | None = None,
     refuse_other_config: bool = False,
+    partition: Partition | None = None,
+    role: Callable[[Engine], Streams] | None = None,
 ) -> ReplicaServer:
     """Start a replica listening on `listen` (port 0: any free port); see `address`.
 
     `tls` serves TLS (mutual when it names a client CA); `storage_allow` and `storage_tls`
     say which storage services the replica dials and how (`storage.allow`, `tls`);
-    `refuse_other_config` refuses another creation config instead of starting afresh."""
+    `refuse_other_config` refuses another creation config instead of starting afresh;
+    `partition` and `role` make it one process of several (`cluster`)."""
     credentials = tls.credentials() if tls is not None else None
     engine = Engine(
-        workers, storage_allow=storage_allow, storage_tls=storage_tls, refuse_other_config=refuse_other_config
+        workers,
+        partition=partition,
+        storage_allow=storage_allow,
+        storage_tls=storage_tls,
+        refuse_other_config=refuse_other_config,
     )
-    service = ComputeService(engine)
+    service = ComputeService(engine if role is None else role(engine))
     server = grpc.server(
         ThreadPoolExecutor(max_workers=16, thread_name_prefix="grpc"), options=SERVER_OPTIONS
     )

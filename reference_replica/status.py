@@ -15,9 +15,10 @@ from reference_replica.responses import Responder
 
 
 class HydrationReporter:
-    def __init__(self, responder: Responder, workers: int) -> None:
+    def __init__(self, responder: Responder, workers: int, first_worker: int = 0) -> None:
         self._responder = responder
         self._workers = max(1, workers)
+        self._first = first_worker  # process i of several holds workers i*W .. i*W+W-1
         self._hydrated: dict[str, list[bool | None]] = {}
 
     def report(self, export: Export) -> None:
@@ -30,7 +31,7 @@ class HydrationReporter:
             previous = known[lir_id]
             if previous is None or (hydrated and not previous):
                 known[lir_id] = hydrated
-                for worker in range(self._workers):
+                for worker in range(self._first, self._first + self._workers):
                     self._responder.send(responses.hydration(export.collection, lir_id, worker, hydrated))
 
     def forget(self, collection: str) -> None:

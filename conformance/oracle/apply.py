@@ -106,6 +106,8 @@ def _create_dataflow(ctx: Context, it: Iteration, desc: dataflow_pb2.ProtoDatafl
         else:
             c.blob_key = conn.copy_to.blob_key
             ctx.replica.copy_to_blobs_ever.add(c.blob_key)
+            if len(it.streams) > 1:  # each process writes its own part (spec 15)
+                ctx.replica.copy_to_blobs_ever.update(f"{c.blob_key}.part-{i}" for i in range(len(it.streams)))
         it.collections[gid] = c
     it.model.add_dataflow(desc)
 

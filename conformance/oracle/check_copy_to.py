@@ -1,4 +1,11 @@
-"""Section 10 (copy-to): one answer per copy-to, backed by the blob the storage service saw."""
+"""Section 10 (copy-to): one answer per copy-to, backed by the blob the storage service saw.
+
+A process of a multi-process replica (spec 15) writes its share to its own part of the blob,
+`<blob_key>.part-<i>`, and counts that share; its answer is judged on its own against its part
+(the count is the part's size). Once every process answered `RowCount`, the merge is judged as
+upstream's controller sums it: the parts together hold exactly the contents at `as_of`, the
+counts sum to their total multiplicity, and the contents hold no errors (COPY-4).
+"""
 
 from __future__ import annotations
 
@@ -73,16 +80,22 @@ def _alternatives(c: Collection, excluding: str) -> list[str]:
     return [o for o in options if not excluding or not o.startswith(excluding)]
 
 
+def blob_key(it: Iteration, ss: StreamState, c: Collection) -> str:
+    """The blob `ss`'s process writes: the copy-to's key, or its process's part (spec 15)."""
+    return c.blob_key if len(it.streams) == 1 else f"{c.blob_key}.part-{ss.process}"
+
+
 def _judge_count(ctx: Context, it: Iteration, ss: StreamState, c: Collection, n: int) -> None:
     subject = f"copy-to {c.id}"
-    blob = ctx.shards.blob(c.blob_key)
+    key = blob_key(it, ss, c)
+    blob = ctx.shards.blob(key)
     if blob is None or blob.writer_id == SUITE_WRITER:
         ctx.flag(
             "COPY-4",
             ss,
             subject,
             _alternatives(c, "RowCount"),
-            f"RowCount({n}), but no blob {c.blob_key!r} was written",
+            f"RowCount({n}), but no blob {key!r} was written",
         )
         return
     if not final_at(it, c, c.as_of):
@@ -95,14 +108,40 @@ def _judge_count(ctx: Context, it: Iteration, ss: StreamState, c: Collection, n:
             f"RowCount({n}) while the input upper is {upper}",
         )
         return
+    written: dict[Row, int] = dict(Counter(blob.rows))
     if len(it.streams) > 1:
-        return  # each process writes and counts its own share, which may be error-free (MULTI-2)
+        # Each process writes and counts its own share, which may be error-free (MULTI-2).
+        if n != len(blob.rows):
+            ctx.flag(
+                "COPY-4",
+                ss,
+                subject,
+                [f"RowCount({len(blob.rows)}), the rows of this process's part {key!r}"],
+                f"RowCount({n})",
+            )
+            return
+        ss.copy_rows[c.id] = written
+        if all(c.id in s.copy_rows for s in it.streams):
+            merged: dict[Row, int] = {}
+            for s in it.streams:
+                for row, m in s.copy_rows[c.id].items():
+                    merged[row] = merged.get(row, 0) + m
+            _judge_written(ctx, it, ss, c, f"{subject}, merged over {len(it.streams)} processes", merged, None)
+        return
+    _judge_written(ctx, it, ss, c, subject, written, n)
+
+
+def _judge_written(
+    ctx: Context, it: Iteration, ss: StreamState, c: Collection, subject: str, written: dict[Row, int], n: int | None
+) -> None:
+    """COPY-4 on what was written (and counted: `n`, or the rows written when merged)."""
     expected = it.model.contents(c.id, c.as_of)
+    count = sum(written.values()) if n is None else n
     if expected.holds_errors() or expected.has_negative():
         why = "errors" if expected.holds_errors() else "a negative multiplicity"
-        ctx.flag("COPY-4", ss, subject, [f"Error: the collection holds {why} at as_of"], f"RowCount({n})")
+        ctx.flag("COPY-4", ss, subject, [f"Error: the collection holds {why} at as_of"], f"RowCount({count})")
         return
-    written: dict[Row, int] = dict(Counter(blob.rows))
+    n = count
     total = sum(expected.rows.values())
     if written != expected.rows or n != total:
         problems = []
@@ -120,9 +159,10 @@ def _judge_count(ctx: Context, it: Iteration, ss: StreamState, c: Collection, n:
 
 
 def _judge_error(ctx: Context, it: Iteration, ss: StreamState, c: Collection, text: str) -> None:
-    if c.blob_key in ctx.shards.rejected_blobs:
+    key = blob_key(it, ss, c)
+    if key in ctx.shards.rejected_blobs:
         return
-    if ctx.shards.blob_seq.get(c.blob_key, ctx.seq) < c.seq:
+    if ctx.shards.blob_seq.get(key, ctx.seq) < c.seq:
         return  # the blob exists from an earlier iteration: the put fails (spec 16, A8)
     expected = it.model.contents(c.id, c.as_of)
     if expected.holds_errors() or expected.has_negative():

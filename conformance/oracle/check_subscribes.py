@@ -5,8 +5,11 @@ on every batch. Contents (SUB-6) are checked by accumulating the updates and com
 accumulation with the model at every time the model says the collection may change, within the
 batch's interval; after an error batch contents are no longer comparable and only structure
 is checked. SUB-10 (progress) and SUB-13 (`DroppedAt` after a drop) are obligations. On a
-multi-process replica each process's chain is checked for structure only: its updates are one
-share of the collection's (MULTI-2), which the oracle does not merge.
+multi-process replica (spec 15) each process's chain is checked on its own for everything but
+its contents, which are one share of the collection's (MULTI-2): contents (SUB-6) and required
+errors (SUB-7) are judged on the merge, as upstream's controller merges, once the meet of the
+processes' chain uppers passes a time: the updates of every process up to that time together
+must accumulate to the collection's contents, or some process must have sent an error.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from conformance.oracle.config import classify, exceeds, fits, result_size
 from conformance.oracle.context import Context
 from conformance.oracle.describe import fmt_interval
 from conformance.oracle.multisets import consolidate, explain_difference, fmt_multiset, subtract
-from conformance.oracle.state import Chain, Collection, Iteration, StreamState
+from conformance.oracle.state import Chain, Collection, Iteration, MergedChain, StreamState
 from conformance.quotes import clip
 from conformance.wire import frontiers
 from conformance.wire.frontiers import EMPTY, Frontier
@@ -132,6 +135,8 @@ def _batch(
         ups = [(u.timestamp, row_from_proto(u.row), u.diff) for u in b.updates.updates.updates]
         _updates_batch(ctx, it, ss, c, chain, lower, upper, ups)
     _advance(ctx, ss, c, chain, upper)
+    if len(it.streams) > 1:
+        _judge_merge(ctx, it, ss, c)
 
 
 def _advance(ctx: Context, ss: StreamState, c: Collection, chain: Chain, upper: Frontier) -> None:
@@ -315,7 +320,7 @@ def _updates_batch(
         )
         chain.content_checked = False
         return
-    if not chain.content_checked or chain.errored or len(it.streams) > 1:
+    if not chain.content_checked or chain.errored:
         return
     allowed = allowed_max(it, c, c.up_to)
     if upper > allowed:
@@ -329,8 +334,23 @@ def _updates_batch(
         chain.content_checked = False
         return
     chain.updates.extend(ups)
+    if len(it.streams) == 1 and not _accumulation_holds(ctx, it, ss, c, subject, interval, chain.updates, times):
+        chain.content_checked = False
+
+
+def _accumulation_holds(
+    ctx: Context,
+    it: Iteration,
+    ss: StreamState,
+    c: Collection,
+    subject: str,
+    interval: str,
+    updates: list[tuple[int, Row, int]],
+    times: list[int],
+) -> bool:
+    """SUB-6: the updates up to each of `times` accumulate to the expected contents there."""
     for t in times:
-        got = consolidate((r, d) for tt, r, d in chain.updates if tt <= t)
+        got = consolidate((r, d) for tt, r, d in updates if tt <= t)
         want = _expected_at(it, c, t)
         if got != want:
             basis = "contents" if c.with_snapshot else f"contents minus contents at as_of [{c.as_of}]"
@@ -341,8 +361,44 @@ def _updates_batch(
                 [f"accumulated updates at t={t} equal the {basis}: {fmt_multiset(want)}"],
                 f"accumulation {fmt_multiset(got)} after a batch {interval}: {explain_difference(want, got)}",
             )
-            chain.content_checked = False
-            return
+            return False
+    return True
+
+
+def _judge_merge(ctx: Context, it: Iteration, ss: StreamState, c: Collection) -> None:
+    """A multi-process iteration (spec 15): once the meet of the processes' chain uppers moves,
+    judge the merged interval as upstream's controller would emit it. An error from any process
+    makes the merge an error for good; otherwise errors that change in the interval require one
+    (SUB-7), and every process's updates together must accumulate to the contents (SUB-6)."""
+    chains = [s.chains.get(c.id) for s in it.streams]
+    merge = it.merged_chains.setdefault(c.id, MergedChain())
+    if not merge.checked or any(chain is None for chain in chains):
+        return
+    present = [chain for chain in chains if chain is not None]
+    upper = min(chain.upper for chain in present)
+    if upper <= merge.upper:
+        return
+    lower, merge.upper = merge.upper, upper
+    if any(chain.errored or not chain.content_checked for chain in present):
+        merge.checked = False  # an error merged in, or a process's chain already failed a rule
+        return
+    updates = [u for chain in present for u in chain.updates]
+    times = _sample_times(it, c, lower, upper, {t for t, _, _ in updates})
+    subject = f"subscribe {c.id}, merged over {len(present)} processes"
+    interval = fmt_interval(lower, upper)
+    bad = _error_change_time(it, c, times)
+    if bad is not None:
+        ctx.flag(
+            "SUB-7",
+            ss,
+            subject,
+            [f"an error batch from some process: the collection's errors change at t={bad}"],
+            f"updates batches from every process up to {frontiers.fmt(upper)}",
+        )
+        merge.checked = False
+        return
+    if not _accumulation_holds(ctx, it, ss, c, subject, f"merged {interval}", updates, times):
+        merge.checked = False
 
 
 def refresh(ctx: Context, it: Iteration) -> None:

@@ -83,7 +83,9 @@ def on_stream_end(ctx: Context, ev: StreamEnd) -> None:
         ctx.notes.append(f"{ss.name} ended ({ev.code}) because the replica is gone: {ev.gone}")
         return
     ctx.exercise("TRANS-3")
-    if ev.by_controller or ss.superseded or ss.probed or about_probe:
+    # Another process shares process 0's iteration (spec 15): a probe sent there may end it too.
+    leader_probed = ss.process > 0 and bool(ss.iteration.streams[0].probed)
+    if ev.by_controller or ss.superseded or ss.probed or about_probe or leader_probed:
         return
     older = [o for o in ctx.streams.values() if o.address == ss.address and o.superseded and o.ended is None]
     if older:

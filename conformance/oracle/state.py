@@ -110,6 +110,15 @@ class Chain:
 
 
 @dataclass
+class MergedChain:
+    """One subscribe's batches merged over the processes of a multi-process iteration (spec
+    15): the meet of the processes' chain uppers, up to which the merged contents were judged."""
+
+    upper: Frontier = 0
+    checked: bool = True  # false once the merge is an error or can no longer be judged
+
+
+@dataclass
 class StreamState:
     name: str
     iteration: Iteration
@@ -132,6 +141,7 @@ class StreamState:
     peek_rows: dict[PeekId, dict[Row, int]] = field(default_factory=dict)  # multi-process: the share
     chains: dict[GlobalId, Chain] = field(default_factory=dict)
     copy_answers: dict[GlobalId, str] = field(default_factory=dict)
+    copy_rows: dict[GlobalId, dict[Row, int]] = field(default_factory=dict)  # multi-process: the share written
     hydration: dict[tuple[GlobalId, int, int], bool] = field(default_factory=dict)
     evidence: list[tuple[int, int]] = field(default_factory=list)
 
@@ -180,6 +190,7 @@ class Iteration:
     collections: dict[GlobalId, Collection] = field(default_factory=dict)
     built: set[GlobalId] = field(default_factory=set)
     peeks: dict[PeekId, Peek] = field(default_factory=dict)
+    merged_chains: dict[GlobalId, MergedChain] = field(default_factory=dict)  # multi-process subscribes
     timely_config: bytes = b""
     instance_config: bytes = b""
 

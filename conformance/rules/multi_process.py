@@ -28,6 +28,6 @@ RULES: tuple[Rule, ...] = (
             "result answers with empty `Rows`), and the controller merges."
         ),
         upstream=("R98", "A6"),
-        observed_by="the suite checks every stream separately",
+        observed_by="every stream on its own, and contents on the merge (below)",
     ),
 )

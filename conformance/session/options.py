@@ -34,6 +34,7 @@ _OPTIONS: Final = (
         "--replica-cmd",
         "replica_cmd",
         "command that starts one replica per worker, with {port} (and optionally {python}) substituted; "
+        "a first stdout line 'A,B,...' names the processes of a multi-process replica; "
         f"default: '{EMBEDDED_COMMAND}'",
     ),
     (

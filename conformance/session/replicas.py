@@ -42,6 +42,7 @@ EMBEDDED_COMMAND: Final = "{python} -m reference_replica --listen 127.0.0.1:{por
 _ADDRESS_RE: Final = re.compile(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 _CHUNK: Final = 65536
 _FIRST_LINE_MAX: Final = 4096  # bytes of stdout searched for the address line
+LINE_GRACE: Final = 1.0  # seconds a replica that accepts on {port} has to print its addresses
 TAIL_LINES: Final = 12  # log lines a death verdict quotes
 TAIL_BYTES: Final = 2048
 
@@ -55,7 +56,14 @@ class ReplicaUsageError(ValueError):
 
 
 def parse_address(text: str) -> str | None:
-    """The last `host:port` in a line such as `listening on 127.0.0.1:4321`, or None."""
+    """The last `host:port` in a line such as `listening on 127.0.0.1:4321`, or None; a line
+    ending in a comma-separated list of them (`A,B,C`: a replica of several processes, process
+    0 first, spec section 15) gives the whole list."""
+    words = text.split()
+    if words and "," in words[-1]:
+        parts = words[-1].split(",")
+        if all(_ADDRESS_RE.fullmatch(part) and parse_address(part) for part in parts):
+            return ",".join(parts)
     matches = _ADDRESS_RE.findall(text)
     if not matches:
         return None
@@ -141,7 +149,8 @@ class ReplicaProcess:
 
     def start(self) -> str:
         """Start the process and return its address once it accepts connections."""
-        wants_port0 = self.template == EMBEDDED_COMMAND
+        # Without {port} the command picks its own (port 0) and must print its address.
+        wants_port0 = self.template == EMBEDDED_COMMAND or "{port}" not in self.template
         port = 0 if wants_port0 else free_port()
         self.argv = [
             tok.format(python=sys.executable, port=port, storage=self.storage) for tok in shlex.split(self.template)
@@ -236,7 +245,11 @@ class ReplicaProcess:
                 if found is not None and (needs_line or _accepts(found)):
                     return found
             if not needs_line and port and _accepts(polled):
-                return polled
+                # A replica of several processes prints them all as soon as process 0 listens:
+                # a moment for that line, lest the suite take process 0 for the whole replica.
+                self._line_seen.wait(LINE_GRACE)
+                found = parse_address(self._first_line or "")
+                return found if found is not None and "," in found else polled
             code = self.returncode()
             if code is not None:
                 for pump in self._pumps:

@@ -227,11 +227,13 @@ class WorkerContext:
         what = "embedded reference replica" if self.settings.replica_cmd is None else "replica"
         # It listens; does it speak gRPC (and the TLS the suite will use)? A command that starts
         # something else gets one line, not a run of failing tests.
-        problem = check_address(address, self.tls(), timeout=limits.bound(5.0), service=False)
-        if problem is not None:
-            proc.stop()
-            raise ReplicaError(f"replica could not be started: {address} (pid {proc.pid}): {problem}")
-        return ReplicaTarget([address], f"{what} {address} (pid {proc.pid}, {purpose})", proc)
+        members = address.split(",")  # several: one address per process (spec section 15)
+        for member in members:
+            problem = check_address(member, self.tls(), timeout=limits.bound(5.0), service=False)
+            if problem is not None:
+                proc.stop()
+                raise ReplicaError(f"replica could not be started: {member} (pid {proc.pid}): {problem}")
+        return ReplicaTarget(members, f"{what} {address} (pid {proc.pid}, {purpose})", proc)
 
     def tls(self) -> Any:
         """The driver's TlsConfig for the replicas, or None (plaintext)."""

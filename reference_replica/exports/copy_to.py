@@ -5,7 +5,8 @@ Once those contents are final and the replica is writable (a blob is a write, se
 it answers exactly once (COPY-1): `Error` if the collection holds errors or a negative
 multiplicity at as_of, otherwise it writes the blob (each row repeated by its multiplicity)
 and answers `RowCount(total multiplicity)`, or `Error` if the write failed. A drop before
-that answers `Dropped` (COPY-4).
+that answers `Dropped` (COPY-4). A process of several writes its share of the rows to its own
+part of the blob (`partition.blob_key`) and counts only those.
 
 Across a reconnect the controller replays a copy-to that is still live, and the new
 iteration must answer again (COPY-3), but the blob may already exist. The storage writer
@@ -83,7 +84,7 @@ class CopyToExport(Export):
         if any(count < 0 for _, count in self._contents.values()):
             self._answer(responses.copy_to_error(self.collection, "negative multiplicity at as_of"))
             return
-        blob_rows = [row for row, count in self._contents.values() for _ in range(count)]
+        blob_rows = [row for row, count in self._share() for _ in range(count)]
         digest = hashlib.sha256(b"".join(sorted(encode(row) for row in blob_rows))).digest()
         written = self._services.writer.blobs_written.get((self.address, self.key))
         if written == digest:
@@ -91,8 +92,19 @@ class CopyToExport(Export):
             return
         self._writing = True
         self._services.writer.put_blob(
-            self.address, self.key, blob_rows, lambda result: self._on_written(result, digest, len(blob_rows))
+            self.address,
+            self._services.partition.blob_key(self.key),
+            blob_rows,
+            lambda result: self._on_written(result, digest, len(blob_rows)),
         )
+
+    def _share(self) -> list[tuple[Row, int]]:
+        """This process's share of the contents (section 15): all of them in a single process."""
+        partition = self._services.partition
+        mine = partition.share(self._contents.values(), lambda entry: entry[0])
+        if faults.on("process-doubles-share") and partition.process == 1:
+            mine = [(row, 2 * count) for row, count in mine]  # FAULT: breaks COPY-4 (merged)
+        return mine
 
     def _on_written(self, result: BlobResult, digest: bytes, count: int) -> None:
         self._writing = False

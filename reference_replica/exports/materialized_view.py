@@ -15,6 +15,9 @@ the append the difference below `N` sums to nothing, so the next correction is c
 another writer moved the upper, the append is refused and the sink waits until Listen shows
 the new state.
 
+In a replica of several processes only process 0 appends, as upstream has one appending worker
+per sink; the others follow the shard as a read-only sink does (section 15).
+
 Frontiers (RO-3): output and input follow the dataflow. The write frontier is the shard's
 upper as far as the sink knows it, which never runs ahead of the shard (FRONT-10): while
 read-only that is all it can be, and once writable the sink's own appends move it.
@@ -163,6 +166,8 @@ class MaterializedViewExport(Export):
 
     def _may_write(self) -> bool:
         writer = self._services.writer
+        if self._services.partition.process != 0:
+            return False  # one process appends (upstream: one appending worker per sink); the others follow
         if faults.on("write-before-allow"):
             return True  # FAULT: breaks RO-1
         if faults.on("allow-writes-forgotten"):

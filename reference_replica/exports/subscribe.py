@@ -111,11 +111,22 @@ class SubscribeExport(Export):
                 first = self.as_of + 1  # FAULT: breaks SUB-6
             up_to = self.up_to + 1 if faults.on("up-to-inclusive") else self.up_to  # FAULT: t <= up_to
             updates = rows.consolidate(u for u in batch.oks if first <= u[1] < up_to)
+            updates = self._share(updates)
             if upper < EMPTY and faults.on("subscribe-stamps-upper"):
                 updates = [(row, upper, diff) for row, _, diff in updates]  # FAULT: breaks SUB-4
             if faults.on("subscribe-unconsolidated"):
                 updates = [u for row, t, d in updates for u in ((row, t, d + 1), (row, t, -1))]  # FAULT: SUB-5
         self._send(upper, error, updates)
+
+    def _share(self, updates: list[tuple[rows.Row, int, int]]) -> list[tuple[rows.Row, int, int]]:
+        """This process's share of the updates (section 15): all of them in a single process."""
+        partition = self._services.partition
+        if partition.whole:
+            return updates
+        mine = partition.share(updates, lambda update: update[0])
+        if faults.on("process-doubles-share") and partition.process == 1:
+            mine = [(row, t, 2 * diff) for row, t, diff in mine]  # FAULT: breaks SUB-6 (merged)
+        return mine
 
     def _error_updates(self, batch: Batch) -> bool:
         """Does the batch carry error updates a subscribe emits: at times from as_of (with the
@@ -178,6 +189,8 @@ class SubscribeExport(Export):
         self.dropped = True
         if not self.done or faults.on("droppedat-after-final"):  # FAULT: droppedat-after-final, SUB-11
             at = self.sent_lower if faults.on("droppedat-wrong-frontier") else self.sent_upper  # FAULT: SUB-12
+            if faults.on("process-droppedat-early") and self._services.partition.process == 1 and at < EMPTY:
+                at += 1  # FAULT: breaks SUB-12 on process 1 alone (as if its next batch had gone out)
             if not faults.on("no-droppedat"):  # FAULT: breaks SUB-13
                 self._services.responder.send(responses.subscribe_dropped_at(self.collection, at))
             self._finish()

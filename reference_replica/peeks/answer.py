@@ -14,6 +14,7 @@ from reference_replica import faults, responses, rows, variants
 from reference_replica.config import ComputeParameters
 from reference_replica.expr import ILL_TYPED_ERRORS, EvalError
 from reference_replica.mfp import Mfp
+from reference_replica.partition import WHOLE, Partition
 from reference_replica.peeks.finishing import thin
 from reference_replica.rows import Row
 
@@ -25,6 +26,7 @@ def answer(
     mfp: Mfp,
     finishing: command_pb2.ProtoRowSetFinishing,
     params: ComputeParameters,
+    partition: Partition = WHOLE,
 ) -> responses.Response:
     if mfp.is_identity:
         results = contents  # already consolidated, distinct rows
@@ -35,6 +37,7 @@ def answer(
             return responses.peek_error(uuid, f"evaluation error: {error.message}", otel_ctx)
         except ILL_TYPED_ERRORS:
             return responses.peek_error(uuid, "evaluation error: ill-typed expression", otel_ctx)
+    results = share(results, partition)
     for row, count in results:
         if count < 0:
             return responses.peek_error(
@@ -70,6 +73,20 @@ def rows_response(
     return response
 
 
+def share(results: list[tuple[Row, int]], partition: Partition) -> list[tuple[Row, int]]:
+    """This process's share of the output rows (section 15): all of them in a single process."""
+    if partition.whole:
+        return results
+    if faults.on("process-drops-peek-share") and partition.process == 1:
+        return []  # FAULT: breaks PEEK-7 (merged: process 1's rows are missing)
+    if faults.on("process-answers-whole") and partition.process == 1:
+        return results  # FAULT: breaks PEEK-7 (merged: the other processes' rows twice)
+    mine = partition.share(results, lambda entry: entry[0])
+    if faults.on("process-doubles-share") and partition.process == 1:
+        mine = [(row, 2 * count) for row, count in mine]  # FAULT: breaks PEEK-7 (merged)
+    return mine
+
+
 def _apply_mfp(contents: list[tuple[Row, int]], mfp: Mfp) -> list[tuple[Row, int]]:
     sums: dict[bytes, int] = {}
     originals: dict[bytes, Row] = {}
@@ -91,6 +108,7 @@ def answer_first_rows(
     mfp: Mfp,
     wanted: int,
     params: ComputeParameters,
+    partition: Partition = WHOLE,
 ) -> responses.Response:
     """A persist peek that stops after `wanted` output rows (variant persist-peek-stops-at-limit,
     PEEK-15): rows in the shard's own order (by encoding), each checked and mapped on its own;
@@ -107,7 +125,7 @@ def answer_first_rows(
             return responses.peek_error(uuid, f"evaluation error: {error.message}", otel_ctx)
         except ILL_TYPED_ERRORS:
             return responses.peek_error(uuid, "evaluation error: ill-typed expression", otel_ctx)
-        if mapped is not None:
+        if mapped is not None and share([(mapped, count)], partition):
             out.append((mapped, count))
             wanted -= count
     return rows_response(uuid, otel_ctx, out, params)

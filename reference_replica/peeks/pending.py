@@ -49,7 +49,9 @@ class PendingPeek:
         params = self._services.params
         if faults.on("pending-peek-keeps-limit"):
             params = ComputeParameters(max_result_size=self._limit_at_arrival)  # FAULT: breaks CONFIG-1
-        return answer(self.uuid, self.otel_ctx, contents, self.mfp, self.finishing, params)
+        return answer(
+            self.uuid, self.otel_ctx, contents, self.mfp, self.finishing, params, self._services.partition
+        )
 
 
 class IndexPeek(PendingPeek):
@@ -186,7 +188,8 @@ class PersistPeek(PendingPeek):
         if variants.on("persist-peek-stops-at-limit") and finishing.HasField("limit") and finishing.limit >= 0:
             wanted = finishing.offset + finishing.limit  # VARIANT: PEEK-15, as upstream's persist peek
             return answer_first_rows(
-                self.uuid, self.otel_ctx, self._contents, self.mfp, wanted, self._services.params
+                self.uuid, self.otel_ctx, self._contents, self.mfp, wanted, self._services.params,
+                self._services.partition,
             )
         return self._answer(self._contents)
 

@@ -138,8 +138,14 @@ def strict_for(fault: str | None) -> bool:
     return known is not None and RULES[known.rule].level == "SHOULD"
 
 
-def replica_command(fault: str | None, variants: Sequence[str] = ()) -> str:
+def replica_command(fault: str | None, variants: Sequence[str] = (), processes: int = 1) -> str:
+    """The reference replica's command; a fault of the multi-process rules (spec 15) runs it with
+    the processes it needs, on port 0 (it prints every address on its first line)."""
+    known = faults.REGISTRY.get(fault) if fault is not None else None
+    processes = max(processes, known.processes if known is not None else 1)
     command = "{python} -m reference_replica --listen 127.0.0.1:{port}"
+    if processes > 1:
+        command = f"{{python}} -m reference_replica --listen 127.0.0.1:0 --processes {processes}"
     command += "".join(f" --variant {name}" for name in variants)
     return command if fault is None else f"{command} --inject-fault {fault}"
 
@@ -151,13 +157,14 @@ def suite_command(
     patience: float = PATIENCE,
     first_failure: bool = True,
     variants: Sequence[str] = (),
+    processes: int = 1,
 ) -> list[str]:
     """The suite as the kill matrix runs it; the clean runs use it too (with `fault=None`), and
     the legal-variant matrix with `variants` (`tests/variants`): strict, like the clean run."""
     command = [sys.executable, "-m", "conformance", "run", "-p", "tests.mutants.probe", "-q"]
     command += ["-p", "no:cacheprovider", "--conformance-profile", PROFILE]
     command += ["--conformance-patience", f"{patience:g}", "--conformance-artifacts", str(artifacts)]
-    command += ["--replica-cmd", replica_command(fault, variants)]
+    command += ["--replica-cmd", replica_command(fault, variants, processes)]
     if strict_for(fault):
         command.append("--conformance-strict")
     if first_failure:

@@ -107,3 +107,13 @@ def test_a_fault_is_off_unless_enabled(name: str) -> None:
         assert faults.on(name) and faults.enabled() == [name]
     finally:
         faults.enable([])
+
+
+def test_a_multi_process_fault_runs_against_the_processes_it_needs() -> None:
+    """Process 1 misbehaves in the faults of section 15: their runs start two processes."""
+    multi = [name for name, fault in faults.REGISTRY.items() if fault.processes > 1]
+    assert len(multi) >= 5
+    for name in multi:
+        assert "--processes 2" in suite_run.replica_command(name)
+    assert "--processes" not in suite_run.replica_command("silent-drop")
+    assert "--processes" not in suite_run.replica_command(None)

@@ -99,6 +99,10 @@ def test_worker_assignment_rules() -> None:
         ("[::1]:80 ready", "[::1]:80"),
         ("no address here", None),
         ("host:0", None),
+        ("127.0.0.1:7000,127.0.0.1:7001", "127.0.0.1:7000,127.0.0.1:7001"),  # one replica of 2 processes
+        ("serving 127.0.0.1:7000,[::1]:7001,h:3", "127.0.0.1:7000,[::1]:7001,h:3"),
+        ("a,b 127.0.0.1:5", "127.0.0.1:5"),
+        ("127.0.0.1:7000,nonsense", "127.0.0.1:7000"),  # not a list of addresses: the last address
     ],
 )
 def test_parse_address(line: str, address: str | None) -> None:

@@ -38,9 +38,12 @@ GROUPS = 2
 """How many composed replicas `make test` runs: each is one ci run of the suite."""
 
 UNPROVABLE: dict[str, str] = {
-    "MULTI-2": "it is about replicas of several processes; the reference replica is a single process",
+    "MULTI-2": (
+        "it is about replicas of several processes, which `--processes N` starts, not a variant: "
+        "tests/mutants/test_multi_process.py runs the suite against 2 and 3 processes"
+    ),
 }
-"""MAY rules no variant of a single-process reference replica can take the other way, and why."""
+"""MAY rules no variant of the reference replica (one process) can take the other way, and why."""
 
 
 @dataclass(frozen=True)
