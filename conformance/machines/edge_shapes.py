@@ -165,8 +165,8 @@ def edge_plan(draw: st.DrawFn, combo: tuple[str, str], name: str, cols: Cols) ->
     if shape == "erroring":
         boom = {"error": "boom", "time": draw(st.integers(0, 3)), "diff": 1}
         erroring = _with(a, cols, [*rows, boom])
-        if draw(st.booleans()):
-            return _plus(a, {"negate": erroring})
+        if draw(st.booleans()):  # x + negate(x): the rows cancel, the error passes negate as it is (twice)
+            return {"union": [erroring, {"negate": erroring}]}
         return {"threshold": _plus(a, {"negate": erroring})}
     source = _with(a, cols, rows)
     key: Json = {"column": 0}
@@ -199,10 +199,10 @@ def edge_plan(draw: st.DrawFn, combo: tuple[str, str], name: str, cols: Cols) ->
             {"neg": col1},
             {"div": [col1, {"literal": 2}]},
             {"mul": [col1, {"literal": -3}]},
-            {"add": [col1, {"div": [{"literal": 12}, key]}]},  # null + error: the error
+            {"add": [col1, {"div": [{"literal": -13}, key]}]},  # null + error: the error; -13 / 2 is -6
         ]
     else:
-        choices = [{"div": [{"literal": 12}, key]}]
+        choices = [{"div": [{"literal": -13}, key]}]  # an error where key = 0, truncated where key = 2
     picked = draw(st.lists(st.sampled_from(choices), min_size=min(3, len(choices)), max_size=5, unique_by=repr))
     drop = draw(st.booleans())  # the expression projected away: it errors all the same
     maps = [{"mfp": {"input": source, "expressions": [e], "projection": [0] if drop else [0, width]}} for e in picked]
