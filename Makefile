@@ -9,6 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PROFILE ?= ci
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: all venv conformance test protos protos-check lint mutants bench clean
 
@@ -45,8 +46,10 @@ lint: $(STAMP)
 mutants: $(STAMP)
 	$(PY) -m tests.mutants.matrix
 
+# Every bench prints its ratios with the baselines measured in the same run;
+# BENCH_ARGS=--strict fails on a missed target, BENCH_ARGS=--quick is a smoke run.
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis conformance-artifacts
