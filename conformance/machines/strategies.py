@@ -8,6 +8,7 @@ below; `safe` plans can never hold errors (DF-1 for materialized views and copy-
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,6 +37,14 @@ def datum_for(column: str) -> st.SearchStrategy[Json]:
 
 
 def rows_for(columns: list[str]) -> st.SearchStrategy[list[Json]]:
+    return _rows_for(tuple(columns))
+
+
+# The strategy factories below are cached: the same definition draws exactly the same values,
+# and Hypothesis validates a strategy object on its first draw, which for these costs more than
+# the draw itself (a new object per step made strategy validation the machines' largest cost).
+@functools.lru_cache(maxsize=64)
+def _rows_for(columns: tuple[str, ...]) -> st.SearchStrategy[list[Json]]:
     return st.tuples(*(datum_for(c) for c in columns)).map(list)
 
 
@@ -125,7 +134,11 @@ _FALLIBLE: Final = frozenset({"arith", "reduce", "constant"})
 def peek_mfps(columns: list[str]) -> st.SearchStrategy[Json]:
     """The MFP of a peek: identity, a filter on column 0, a projection, or a division that errors
     on rows where it divides by zero (an MFP error on a matching row: PEEK-10)."""
-    width = len(columns)
+    return _peek_mfps(len(columns))
+
+
+@functools.lru_cache(maxsize=16)
+def _peek_mfps(width: int) -> st.SearchStrategy[Json]:
     return st.one_of(
         st.just({}),
         INTS.map(lambda v: {"predicates": [{"gte": [{"column": 0}, {"literal": v}]}]}),
@@ -134,6 +147,7 @@ def peek_mfps(columns: list[str]) -> st.SearchStrategy[Json]:
     )
 
 
+@functools.lru_cache(maxsize=1)
 def finishings() -> st.SearchStrategy[Json]:
     """Advisory finishing (spec 8.1): order by column 0, sometimes a limit (tiny or huge), an offset."""
     return st.one_of(
