@@ -94,9 +94,9 @@ class MachineEnv:
             raise
         finally:
             self._fold(runner)
-            history = _history_of(backend)
             self.results.add_unjudged(_unjudged(backend))
             if (failed or runner.violations) and not isinstance(backend, NullBackend):
+                history = _history_of(backend)  # rendered only for a failure: JSON of every event costs
                 record = ExampleRecord("", list(runner.executed), list(runner.violations), history, error)
                 runner.reset_after_failure()
                 if self.first_failure is None:
