@@ -289,13 +289,21 @@ def _finality(ctx: Context, it: Iteration, p: Peek) -> str:
 
 
 def refresh(ctx: Context, it: Iteration) -> None:
-    """Note when pending peeks became final, and owe an answer once one is due (PEEK-2)."""
-    for p in it.peeks.values():
+    """Note when pending peeks became final, and owe an answer once one is due (PEEK-2).
+
+    It runs after every event, so it visits only the peeks that can still change: a peek whose
+    contents are final and that every active stream answered stays so (an iteration never gains
+    streams), and leaves the work list."""
+    active = ctx.active_streams(it)
+    for p in list(it.unsettled_peeks.values()):
         if p.final_seq is None and peek_final(ctx, it, p):
             p.final_seq = ctx.seq
+        streams = [ss for ss in active if p.uuid not in ss.peek_answers]
+        if not streams and p.final_seq is not None:
+            del it.unsettled_peeks[p.uuid]
+            continue
         if not it.init_complete:
             continue
-        streams = [ss for ss in ctx.active_streams(it) if p.uuid not in ss.peek_answers]
         if not streams or not _owed(it, p):
             continue
         for ss in streams:

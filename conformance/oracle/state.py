@@ -178,6 +178,7 @@ class Iteration:
     collections: dict[GlobalId, Collection] = field(default_factory=dict)
     built: set[GlobalId] = field(default_factory=set)
     peeks: dict[PeekId, Peek] = field(default_factory=dict)
+    unsettled_peeks: dict[PeekId, Peek] = field(default_factory=dict)  # refresh's work list (check_peeks)
     timely_config: bytes = b""
     instance_config: bytes = b""
 
