@@ -307,6 +307,8 @@ def refresh(ctx: Context, it: Iteration) -> None:
         if not streams or not _owed(it, p):
             continue
         for ss in streams:
+            if ctx.obligations.seen(("peek", ss.name, p.uuid)):
+                continue  # owed already (no subject to format again)
             ctx.owe(
                 cite(ctx, "PEEK-2"),
                 ss,

@@ -117,6 +117,8 @@ class Context:
         progress: Callable[[], str] | None = None,
     ) -> None:
         """Open an obligation due now on `stream` (a no-op if it is already open)."""
+        if self.obligations.seen(key):  # the refreshes re-owe on every event: skip building it again
+            return
         self.obligations.open(
             Obligation(
                 key=key,
