@@ -28,7 +28,7 @@ from conformance.oracle.state import FrontierKind
 from conformance.wire import commands as cmd
 from conformance.wire.frontiers import EMPTY, Frontier
 from conformance.wire.ids import GlobalId, PeekId
-from conformance.wire.rows import Row, row_from_proto
+from conformance.wire.rows import Row, entries_from_proto
 
 if TYPE_CHECKING:
     from conformance.driver.replica import Replica
@@ -386,9 +386,8 @@ def _merge_peek(responses: dict[str, response_pb2.ProtoPeekResponse]) -> PeekAns
         return PeekAnswer("error", error=errors[-1], responses=responses)
     rows: dict[Row, int] = {}
     for r in responses.values():
-        for e in r.rows.rows:
-            key = row_from_proto(e.row)
-            rows[key] = rows.get(key, 0) + e.count
+        for key, count in entries_from_proto(r.rows):
+            rows[key] = rows.get(key, 0) + count
     return PeekAnswer("rows", rows=rows, responses=responses)
 
 

@@ -11,7 +11,7 @@ import functools
 import math
 from typing import Any, Final
 
-from compute_protocol.v1 import common_pb2
+from compute_protocol.v1 import common_pb2, response_pb2
 
 from conformance import quotes
 
@@ -70,6 +70,26 @@ def row_from_proto(row: common_pb2.ProtoRow) -> Row:
             if len(_ROWS_SEEN) >= _ROWS_SEEN_MAX:
                 _ROWS_SEEN.clear()
             _ROWS_SEEN[key] = out
+    return out
+
+
+_ANSWERS_SEEN: dict[bytes, tuple[tuple[Row, int], ...]] = {}
+_ANSWERS_SEEN_MAX: Final = 8
+_ANSWER_CACHED_BYTES: Final = 1 << 18
+
+
+def entries_from_proto(rows: response_pb2.ProtoRowCollection) -> tuple[tuple[Row, int], ...]:
+    """The `(row, count)` entries of a Rows answer, in order. The oracle (on the reader thread)
+    and the controller waiting for the answer both need them: the few latest answers are kept
+    by their encoding, so each is converted once."""
+    key = rows.SerializeToString()
+    out = _ANSWERS_SEEN.get(key)
+    if out is None:
+        out = tuple((row_from_proto(e.row), e.count) for e in rows.rows)
+        if len(key) <= _ANSWER_CACHED_BYTES:
+            if len(_ANSWERS_SEEN) >= _ANSWERS_SEEN_MAX:
+                _ANSWERS_SEEN.pop(next(iter(_ANSWERS_SEEN)))
+            _ANSWERS_SEEN[key] = out
     return out
 
 
