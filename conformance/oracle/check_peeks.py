@@ -10,6 +10,8 @@ answer once every process has answered with `Rows`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from compute_protocol.v1 import response_pb2
 
 from conformance.oracle.bounds import cite, peek_final
@@ -22,7 +24,7 @@ from conformance.oracle.state import Iteration, Peek, StreamState
 from conformance.quotes import clip
 from conformance.wire import frontiers
 from conformance.wire.ids import uuid_str
-from conformance.wire.rows import Row, row_from_proto
+from conformance.wire.rows import Row, entries_from_proto
 
 
 def on_peek_response(
@@ -72,7 +74,7 @@ def on_peek_response(
     if p.since <= p.t < _since_now(ctx, it, p):
         ctx.exercise("PEEK-13")  # compaction sent after the Peek passed t: the answer must ignore it
     if variant == "rows":
-        _judge_rows(ctx, it, ss, p, subject, [(row_from_proto(e.row), e.count) for e in msg.resp.rows.rows])
+        _judge_rows(ctx, it, ss, p, subject, entries_from_proto(msg.resp.rows))
     elif variant == "error":
         _judge_error(ctx, it, ss, p, subject, msg.resp.error)
     else:
@@ -91,7 +93,7 @@ def _expected(it: Iteration, p: Peek) -> PeekExpectationLike:
 
 
 def _judge_rows(
-    ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject: str, entries: list[tuple[Row, int]]
+    ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject: str, entries: Sequence[tuple[Row, int]]
 ) -> None:
     ctx.exercise("PEEK-9", "PEEK-6")
     if p.t < p.since:
