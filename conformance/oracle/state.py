@@ -18,6 +18,7 @@ from compute_protocol.v1 import command_pb2, dataflow_pb2
 
 from conformance.history import Epoch, StreamEnd
 from conformance.oracle.config import ConfigTimeline
+from conformance.oracle.describe import Line
 from conformance.oracle.model_api import ModelLike
 from conformance.wire.frontiers import EMPTY, Frontier
 from conformance.wire.ids import GlobalId, PeekId
@@ -123,7 +124,7 @@ class StreamState:
     probe_kind: str = ""  # the kind of the probing command
     probe_ids: set[str] = field(default_factory=set)  # ids/uuids a TRANS-5 probe named
     after_probe: str = ""  # a probe ended the previous iteration: this stream shows it is served
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=12))
+    recent: deque[Line] = field(default_factory=lambda: deque(maxlen=12))  # formatted when quoted
     received: Counter[str] = field(default_factory=Counter)  # responses by kind ("what arrived", summarized)
     frontiers: dict[tuple[GlobalId, FrontierKind], Frontier] = field(default_factory=dict)
     peek_answers: dict[PeekId, tuple[str, int]] = field(default_factory=dict)
