@@ -11,7 +11,7 @@ PROFILE ?= ci
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: all venv conformance test protos protos-check lint mutants bench clean
+.PHONY: all venv conformance test protos protos-check lint mutants variants bench clean
 
 all: test
 
@@ -45,6 +45,10 @@ lint: $(STAMP)
 
 mutants: $(STAMP)
 	$(PY) -m tests.mutants.matrix
+
+# The legal-variant matrix: the suite must pass every legal variant of the reference replica.
+variants: $(STAMP)
+	$(PY) -m tests.variants.matrix
 
 # Every bench prints its ratios with the baselines measured in the same run;
 # BENCH_ARGS=--strict fails on a missed target, BENCH_ARGS=--quick is a smoke run.

@@ -68,7 +68,7 @@ class CountingEnv(MachineEnv):
 
     steps: int = 0
 
-    def end_example(self, runner: StepRunner, failed: bool, error: str = "") -> None:
+    def end_example(self, runner: StepRunner, failed: bool = False, error: str = "") -> None:
         try:
             super().end_example(runner, failed, error)
         finally:

@@ -4,7 +4,7 @@
 code is meant to be read; in protocol order:
 
 Connection and stages
-    `__main__`        command line, signals, the address line, `--inject-fault`
+    `__main__`        command line, signals, the address line, `--inject-fault`, `--variant`
     `server`          the gRPC stream: raw bytes in, the connection's queue out (TRANS-2)
     `connection`      one stream's outbound queue, so old streams never get new responses
     `engine`          the single thread that owns all state; decode, admit, buffer or apply
@@ -38,4 +38,5 @@ Around it
                       command-line options for them, and what counts as loopback
     `responses`       building responses; the single point where they leave the replica
     `faults`          deliberate bugs for the mutant zoo, each breaking one spec rule
+    `variants`        legal alternative behaviours, each one the suite must still pass
 """

@@ -2,9 +2,10 @@
 
 The first line on stdout is the bound address (`HOST:PORT`, useful with port 0); logs go
 to stderr. SIGTERM and SIGINT stop it cleanly. `--inject-fault NAME` (repeatable) turns on a
-deliberate bug from `faults`; an unknown name exits with status 2 and the list of valid ones.
-TLS, the storage allow list and the CREATE-4 choice are in `network_options`; listening on
-anything but loopback without mutual TLS logs a warning that names the risk (`exposure`).
+deliberate bug from `faults`, `--variant NAME` (repeatable) another legal behaviour from
+`variants`; an unknown name exits with status 2 and the list of valid ones. TLS and the
+storage allow list are in `network_options`; listening on anything but loopback without
+mutual TLS logs a warning that names the risk (`exposure`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import sys
 import threading
 from types import FrameType
 
-from reference_replica import exposure, faults, network_options
+from reference_replica import exposure, faults, network_options, variants
 from reference_replica.server import serve
+from reference_replica.storage import writes
 from reference_replica.tls import TlsFileError
 
 
@@ -47,15 +49,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help="turn on a deliberate bug (repeatable); valid names:\n" + faults.describe(),
     )
+    parser.add_argument(
+        "--blob-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every blob write (so every copy-to answer) by SECONDS: legal slowness, for the suite's tests",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch to another legal behaviour (repeatable); valid names:\n" + variants.describe(),
+    )
     network_options.add(parser)
     args = parser.parse_args(argv)
     args.network = network_options.resolve(args, parser)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.blob_delay < 0:
+        parser.error("--blob-delay must not be negative")
+    writes.BLOB_DELAY = args.blob_delay
     try:
         faults.enable(args.inject_fault)
-    except faults.UnknownFault as error:
+        variants.enable(args.variant)
+    except (faults.UnknownFault, variants.UnknownVariant, variants.ConflictingVariants) as error:
         parser.error(str(error))
+    if variants.on("four-workers") and args.workers == 1:
+        args.workers = 4
     return args
 
 
@@ -77,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
             tls=net.tls,
             storage_allow=net.storage_allow,
             storage_tls=net.storage_tls,
-            refuse_other_config=net.refuse_other_config,
         )
     except TlsFileError as error:
         log.error("%s", error)
@@ -113,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fault_note() -> str:
     names = faults.enabled()
-    return f"; INJECTED FAULTS: {', '.join(names)}" if names else ""
+    note = f"; INJECTED FAULTS: {', '.join(names)}" if names else ""
+    legal = variants.enabled()
+    return note + (f"; variants: {', '.join(legal)}" if legal else "")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from itertools import accumulate, pairwise
 from typing import Final
 
+from reference_replica import faults
 from reference_replica.dataflow.batch import ErrUpdate, Update
 from reference_replica.mfp import projector
 from reference_replica.rows import Row, decode, encode, encode_value, tuple_header
@@ -258,6 +259,9 @@ class Arrangement:
         sums: dict[bytes, int] = {}
         if self.arity is None:
             return []
+        if keys is not None and faults.on("literal-matches-row-prefix"):
+            wanted = {encode(tuple(k)) for k in keys}  # FAULT: the row's first columns, not the key's
+            return [(row, diff) for row, diff in self.contents_at(time) if encode(row[: len(keys[0])]) in wanted]
         if keys is None:
             fast = self._distinct_scan(time)
             if fast is not None:
@@ -288,10 +292,13 @@ class Arrangement:
 
     def _prefixes(self, keys: Sequence[Row]) -> list[tuple[bytes, int]]:
         out: dict[bytes, int] = {}
+        repeated: list[tuple[bytes, int]] = []  # only under the fault repeated-literal-counts-twice
         for key in keys:
             prefix = self._header + b"".join(encode_value(v) for v in key)
             out[prefix] = self.partition_of(key) if len(self.parts) > 1 else 0
-        return list(out.items())  # a repeated literal counts once (spec 8.1)
+            if faults.on("repeated-literal-counts-twice"):
+                repeated.append((prefix, out[prefix]))  # FAULT: looked up once per occurrence
+        return repeated or list(out.items())  # a repeated literal counts once (spec 8.1)
 
     def _decode_all(self, entries: Iterable[tuple[bytes, int]]) -> list[tuple[Row, int]]:
         if self._identity_layout:

@@ -13,10 +13,11 @@ report hydration status and then frontiers.
 from __future__ import annotations
 
 import logging
+import time
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2
 
-from reference_replica import faults, frontier, ids, responses, validation
+from reference_replica import faults, frontier, ids, responses, validation, variants
 from reference_replica.dataflow.dataflow import Dataflow
 from reference_replica.dataflow.render import ImportedIndex, RenderContext, render
 from reference_replica.exports.base import Export
@@ -44,7 +45,11 @@ class ComputeState:
         self.initializing = False  # applying the commands buffered during initialization
         self.answered_peeks: set[int] = set()  # only kept under the fault canceled-after-answer
         self.finished_status: set[str] = set()  # only kept under the fault status-after-finish
+        self.object_status: set[str] = set()  # only kept under the fault status-for-object
         self.leaked: list[Export] = []  # only kept under the fault leak-dropped-dataflow
+        self.scheduled: set[str] = set()  # exports scheduled in this iteration (variant suspend-until-scheduled)
+        self.suspended: list[Dataflow] = []  # dataflows not started yet (variant suspend-until-scheduled)
+        self.cancelled: dict[int, float] = {}  # cancelled peeks still pending, since when (variant slow-cancel)
 
     # --- commands ------------------------------------------------------------------------
 
@@ -56,7 +61,9 @@ class ComputeState:
             else:
                 self.create_dataflow(cmd.create_dataflow)
         elif kind == "schedule":
-            pass  # dataflows run from creation; keeping them suspended is only allowed (DF-2)
+            # Dataflows run from creation; keeping them suspended is only allowed (DF-2).
+            self.scheduled.add(ids.gid(cmd.schedule))
+            self._start_scheduled()
         elif kind == "allow_compaction":
             self.allow_compaction(
                 ids.gid(cmd.allow_compaction.id), frontier.from_proto(cmd.allow_compaction.frontier)
@@ -99,7 +106,28 @@ class ComputeState:
                 self.frontiers.mute(export.collection)  # FAULT: breaks STAGE-3
         self.dataflows.append(dataflow)
         log.debug("created %r", dataflow)
+        if variants.on("suspend-until-scheduled"):  # VARIANT: DF-2, started once scheduled
+            self.suspended.append(dataflow)
+            self._start_scheduled()
+            return
         dataflow.start()
+
+    def _start_scheduled(self) -> None:
+        """Start the suspended dataflows whose live exports are all scheduled and whose imports run
+        (an export dropped before its Schedule never gets one, DF-3)."""
+        progress = True
+        while progress:
+            progress = False
+            for dataflow in list(self.suspended):
+                live = [e for e in dataflow.exports.values() if not e.dropped]
+                if (
+                    live
+                    and all(e.collection in self.scheduled for e in live)
+                    and all(d.running for d in dataflow.depends_on)
+                ):
+                    self.suspended.remove(dataflow)
+                    dataflow.start()
+                    progress = True
 
     def _sink(self, gid: str, dataflow: Dataflow, desc: dataflow_pb2.ProtoComputeSinkDesc) -> Export:
         node = dataflow.nodes[ids.gid(getattr(desc, "from"))]
@@ -138,6 +166,8 @@ class ComputeState:
             return
         if since == EMPTY:
             self._drop(export)
+            if self.suspended:
+                self._start_scheduled()  # the drop may leave a suspended dataflow fully scheduled
         else:
             export.allow_compaction(since)
 
@@ -178,6 +208,16 @@ class ComputeState:
             if uuid in self.answered_peeks:
                 self.services.responder.send(responses.peek_canceled(uuid, {}))  # FAULT: breaks PEEK-1
             return  # answered, cancelled or never seen: nothing to say (PEEK-1, TRANS-5)
+        if variants.on("slow-cancel"):  # VARIANT: PEEK-5, answered by step() within 0.2 s
+            self.peeks[uuid] = pending
+            self.cancelled.setdefault(uuid, time.monotonic())
+            return
+        if variants.on("cancel-answers-if-ready"):  # VARIANT: PEEK-5, Rows or Error if it can
+            ready = pending.poll()
+            if ready is not None:
+                pending.release()
+                self.services.responder.send(ready)
+                return
         pending.release()
         if faults.on("ignore-cancel"):
             return  # FAULT: breaks PEEK-2
@@ -203,9 +243,12 @@ class ComputeState:
         self.hydration.reset()
         self.answered_peeks.clear()
         self.finished_status.clear()
+        self.object_status.clear()
         for export in self.leaked:
             self.frontiers.forget(export.collection)
         self.leaked.clear()
+        self.scheduled.clear()
+        self.cancelled.clear()
         self.services.writer.allowed_on_this_stream = False
         return forgotten
 
@@ -213,15 +256,23 @@ class ComputeState:
         dataflow.stop()
         if dataflow in self.dataflows:
             self.dataflows.remove(dataflow)
+        if dataflow in self.suspended:
+            self.suspended.remove(dataflow)
         log.debug("dropped %r in reconciliation", dataflow)
 
     # --- maintenance -----------------------------------------------------------------------
 
     def step(self) -> None:
-        for uuid, pending in list(self.peeks.items()):
+        pending_peeks = list(self.peeks.items())
+        if variants.on("reverse-peek-order"):
+            pending_peeks.reverse()  # VARIANT: independent answers in another order
+        for uuid, pending in pending_peeks:
             response = pending.poll()
+            if response is None and uuid in self.cancelled and time.monotonic() - self.cancelled[uuid] > 0.2:
+                response = responses.peek_canceled(uuid, pending.otel_ctx)  # VARIANT slow-cancel: now
             if response is not None:
                 del self.peeks[uuid]
+                self.cancelled.pop(uuid, None)
                 pending.release()
                 self.services.responder.send(response)
                 if faults.on("canceled-after-answer"):
@@ -236,13 +287,23 @@ class ComputeState:
             elif faults.on("status-after-finish") and export.collection not in self.finished_status:
                 self.finished_status.add(export.collection)
                 self.services.responder.send(responses.hydration(export.collection, 0, 0, True))  # FAULT
+            if faults.on("status-for-object") and (obj := _object_id(export)) and obj not in self.object_status:
+                self.object_status.add(obj)
+                self.services.responder.send(responses.hydration(obj, 0, 0, False))  # FAULT: breaks STATUS-1
         for export in self.exports.values():
             if export.reports_frontiers:
                 alias = _object_id(export) if faults.on("frontiers-for-objects") else None  # FAULT: FRONT-2
-                self.frontiers.report(export.collection, export.frontiers(), alias)
+                current = export.frontiers()
+                if variants.on("output-frontier-lags") and isinstance(export, IndexExport):
+                    # VARIANT: the output frontier trails the write frontier by one report (A14).
+                    behind = self.frontiers.last(export.collection, 0)
+                    trailing = export.dataflow.as_of if behind is None else behind
+                    current = (current[0], current[1], min(current[2], trailing))
+                self.frontiers.report(export.collection, current, alias, _held_kinds(export))
         for export in self.leaked:  # only under the fault leak-dropped-dataflow
             self.frontiers.report(export.collection, export.frontiers())
         self._retire()
+        self.services.responder.flush()
 
     def _finished(self, export: Export) -> bool:
         if export.reports_frontiers:
@@ -261,7 +322,18 @@ class ComputeState:
             ):
                 dataflow.stop()
                 self.dataflows.remove(dataflow)
+                if dataflow in self.suspended:
+                    self.suspended.remove(dataflow)
                 log.debug("retired %r", dataflow)
+
+
+def _held_kinds(export: Export) -> tuple[int, ...]:
+    """Frontier kinds (0 write, 1 input, 2 output) held back by the variant suppress-early-progress
+    (FRONT-12): all of them while the dataflow's inputs have not passed its as_of, but a view's
+    write frontier, which follows its target shard."""
+    if not variants.on("suppress-early-progress") or not export.dataflow.early():
+        return ()
+    return (1, 2) if export.kind == "materialized_view" else (0, 1, 2)
 
 
 def _object_id(export: Export) -> str | None:

@@ -21,6 +21,8 @@ from typing import Any, Final
 
 from compute_protocol.v1 import common_pb2
 
+from reference_replica import faults
+
 Value = None | bool | int | float | str | bytes
 """One datum; its Python type is its kind."""
 
@@ -34,7 +36,7 @@ def canonical_float(x: float) -> float:
     """`-0.0` -> `0.0`, any NaN -> `NAN`; every other float is returned unchanged."""
     if x != x:
         return NAN
-    if x == 0.0:
+    if x == 0.0 and not faults.on("negative-zero-distinct"):  # FAULT: -0.0 stays, and never meets 0.0
         return 0.0
     return x
 
@@ -60,8 +62,14 @@ class MalformedDatum(ValueError):
 def from_proto(d: common_pb2.ProtoDatum) -> Value:
     kind = d.WhichOneof("kind")
     if kind == "int64":
+        if faults.on("ints-through-double"):  # FAULT: through a double, saturating at the ends
+            return max(INT64_MIN, min(INT64_MAX, int(float(d.int64))))
         return d.int64
     if kind == "string":
+        if faults.on("empty-string-is-null") and not d.string:
+            return None  # FAULT
+        if faults.on("long-strings-truncated"):
+            return d.string.encode()[:255].decode(errors="ignore")  # FAULT: a fixed-size buffer
         return d.string
     if kind == "null":
         return None

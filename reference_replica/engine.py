@@ -41,7 +41,7 @@ import grpc
 from compute_protocol.v1 import command_pb2, response_pb2
 from google.protobuf.message import DecodeError
 
-from reference_replica import faults, reconcile, responses, validation
+from reference_replica import faults, reconcile, responses, validation, variants
 from reference_replica.compute_state import ComputeState
 from reference_replica.config import ComputeParameters
 from reference_replica.connection import Connection
@@ -59,6 +59,7 @@ from reference_replica.tls import ClientTls
 log = logging.getLogger(__name__)
 
 IDLE_WAKEUP = 0.05  # seconds: how often maintenance runs when nothing happens (retries)
+HELD_WAKEUP = 0.005  # seconds: the same while responses wait to go out (timing variants only)
 MAX_EVENTS_PER_STEP = 1000
 
 
@@ -121,7 +122,8 @@ class Engine:
     def _run(self) -> None:
         while True:
             try:
-                work = self._queue.get(timeout=IDLE_WAKEUP)
+                # Responses held by a timing variant are due within milliseconds: wake up for them.
+                work = self._queue.get(timeout=HELD_WAKEUP if self.services.responder.holding() else IDLE_WAKEUP)
             except queue.Empty:
                 work = _IDLE
             if work is None:
@@ -169,7 +171,8 @@ class Engine:
         # A new iteration behaves as a fresh replica would after its own commands (section 14):
         # parameters start from their defaults, and the replayed UpdateConfiguration restores
         # them. Writability is the one exception: AllowWrites is permanent (RO-2).
-        self.services.params.reset()
+        if not variants.on("config-survives-reconnect"):  # VARIANT: CONFIG-3, kept as upstream does
+            self.services.params.reset()
 
     def _on_stream_closed(self, connection: Connection) -> None:
         connection.end()
@@ -203,12 +206,20 @@ class Engine:
             self._end_iteration(error.code, error.message)
             return
         kind = cmd.WhichOneof("kind")
+        if kind == "allow_writes" and stage is Stage.INITIALIZING and faults.on("crash-on-early-allow-writes"):
+            log.error("exiting on AllowWrites before InitializationComplete")  # FAULT: breaks TRANS-4
+            logging.shutdown()
+            os._exit(70)
         if kind == "create_instance" and self.setup_was_cut and faults.on("panic-on-partial-history"):
             raise RuntimeError("panic-on-partial-history: an earlier stream ended mid-setup")  # FAULT: TRANS-3
         if kind == "create_timely" and faults.on("hello-before-instance"):
             connection.send(responses.Response(status=response_pb2.ProtoStatusResponse()))  # FAULT: STAGE-1
+        if kind == "create_instance":
+            self._created(iteration)
         if kind == "initialization_complete":
             self._initialize(iteration)
+        elif stage is Stage.INITIALIZING and iteration.eager:
+            self.state.apply(cmd)  # VARIANT answer-during-initialization: at once (STAGE-2)
         elif stage is Stage.INITIALIZING:
             iteration.buffered.append(cmd)
         elif stage is Stage.COMPUTING:
@@ -218,7 +229,7 @@ class Engine:
         try:
             iteration.admit(cmd, self.first_configs)
         except OtherConfig as other:
-            if self.refuse_other_config:
+            if self.refuse_other_config or variants.on("refuse-other-config"):  # VARIANT: CREATE-4
                 raise
             self.start_afresh(iteration, other.message)
             iteration.admit(cmd, self.first_configs)
@@ -251,8 +262,22 @@ class Engine:
             log.info("ending %s: UNAVAILABLE: %s", self.iteration.connection, message)
             self._end_iteration(grpc.StatusCode.UNAVAILABLE, message)
 
+    def _created(self, iteration: Iteration) -> None:
+        """The creation stage is done: initialization begins."""
+        if variants.on("status-hello"):  # VARIANT: an empty Status once CreateInstance arrived
+            iteration.connection.send(responses.Response(status=response_pb2.ProtoStatusResponse()))
+        if variants.on("answer-during-initialization") and not self.state.dataflows:
+            # VARIANT (STAGE-2): nothing runs that the new commands could reuse, so there is
+            # nothing to reconcile: begin the iteration now and answer as commands arrive.
+            self.state.begin_iteration()
+            iteration.eager = True
+            self.services.responder.attach(iteration.connection)
+
     def _initialize(self, iteration: Iteration) -> None:
         """Reconcile the running state with the commands of initialization, then apply them."""
+        if iteration.eager:
+            iteration.stage = Stage.COMPUTING  # everything was applied as it arrived
+            return
         plan = reconcile.reconcile(self.state.dataflows, iteration.buffered)
         forgotten = self.state.begin_iteration()
         loud = [  # only under the fault loud-reconcile: what the normal drop path would report

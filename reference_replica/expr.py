@@ -13,12 +13,13 @@ short-circuit, so arguments after the deciding one are never evaluated (and cann
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Final
 
 from compute_protocol.v1 import plan_pb2
 
-from reference_replica import datum
+from reference_replica import datum, faults
 from reference_replica.datum import INT64_MAX, INT64_MIN, Value
 
 Expr = Callable[[Sequence[Value]], Value]
@@ -147,6 +148,8 @@ _COMPARISONS: Final[dict[int, Callable[[int], bool]]] = {
 
 def _checked_int(v: int) -> int:
     if v < INT64_MIN or v > INT64_MAX:
+        if faults.on("int-overflow-wraps"):
+            return (v - INT64_MIN) % (1 << 64) + INT64_MIN  # FAULT: two's complement
         raise EvalError(OUT_OF_RANGE)
     return v
 
@@ -154,12 +157,16 @@ def _checked_int(v: int) -> int:
 def _int_div(a: int, b: int) -> int:
     if b == 0:
         raise EvalError(DIVISION_BY_ZERO)
+    if faults.on("int-division-floors"):
+        return _checked_int(a // b)  # FAULT: Python's // rounds toward minus infinity
     q = abs(a) // abs(b)
     return _checked_int(q if (a < 0) == (b < 0) else -q)
 
 
 def _float_div(a: float, b: float) -> float:
     if b == 0.0:
+        if faults.on("float-division-by-zero-is-inf"):  # FAULT: IEEE instead of an error
+            return math.nan if a == 0.0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
         raise EvalError(DIVISION_BY_ZERO)
     return a / b
 
@@ -182,12 +189,19 @@ _FLOAT_ARITHMETIC: Final[dict[int, Callable[[float, float], float]]] = {
 def _binary(func: int, left: Expr, right: Expr) -> Expr:
     test = _COMPARISONS.get(func)
     if test is not None:
+        ieee = func == plan_pb2.PROTO_BINARY_FUNC_NOT_EQ  # what IEEE says of any comparison with NaN
 
         def comparison(row: Sequence[Value]) -> Value:
             a = left(row)  # both sides are evaluated, left first: errors before nulls
+            if a is None and faults.on("null-hides-error"):
+                return None  # FAULT: the right side (and its error) is never evaluated
             b = right(row)
             if a is None or b is None:
+                if faults.on("null-equals-null"):  # FAULT: null as a value, below every other
+                    return test((a is not None) - (b is not None))
                 return None
+            if faults.on("nan-compares-false") and (a != a or b != b):
+                return ieee  # FAULT: IEEE comparisons
             return test(_order(a, b))
 
         return comparison
@@ -198,6 +212,8 @@ def _binary(func: int, left: Expr, right: Expr) -> Expr:
 
     def arithmetic(row: Sequence[Value]) -> Value:
         a = left(row)
+        if a is None and faults.on("null-hides-error"):
+            return None  # FAULT: the right side (and its error) is never evaluated
         b = right(row)
         if a is None or b is None:
             return None
@@ -219,6 +235,9 @@ def _binary(func: int, left: Expr, right: Expr) -> Expr:
 def _and(args: list[Expr]) -> Expr:
     def and_(row: Sequence[Value]) -> Value:
         saw_null = False
+        if faults.on("eager-and-or"):
+            for arg in args:
+                arg(row)  # FAULT: every argument evaluated first; an error in a skipped one is raised
         for arg in args:
             v = arg(row)
             if v is False:
@@ -235,6 +254,9 @@ def _and(args: list[Expr]) -> Expr:
 def _or(args: list[Expr]) -> Expr:
     def or_(row: Sequence[Value]) -> Value:
         saw_null = False
+        if faults.on("eager-and-or"):
+            for arg in args:
+                arg(row)  # FAULT: every argument evaluated first; an error in a skipped one is raised
         for arg in args:
             v = arg(row)
             if v is True:

@@ -35,7 +35,24 @@ class Fault:
     rule: str  # the docs/spec.md rule id it breaks
     description: str
     source: str = ""  # the real bug it reproduces (B01..B36), if any
+    also: tuple[str, ...] = ()  # data faults: the same wrong data seen through another output's rule
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "also", tuple(dict.fromkeys(r for r in self.also if r != self.rule)))
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The rules a run may cite for this fault: its own, then the other outputs' views of it."""
+        return (self.rule, *self.also)
+
+
+# The rules wrong rows break in each output that shows them (see the data-semantics faults).
+_ROWS: Final = ("PEEK-7", "PEEK-8", "SUB-5", "SUB-6", "DF-4", "COPY-4")
+# ... and the rules about errors: a peek must be (or must not be) an Error, a batch must carry it.
+_ERRORS: Final = ("PEEK-10", "PEEK-11", "SUB-7")
+# A peek that matched the wrong rows: wrong rows (thinned or not), or an MFP error on a row it
+# should not have matched (or none on one it should have).
+_PEEKED: Final = ("PEEK-8", "PEEK-10", "PEEK-11")
 
 REGISTRY: Final[dict[str, Fault]] = {
     fault.name: fault
@@ -63,6 +80,11 @@ REGISTRY: Final[dict[str, Fault]] = {
             "crash-on-illegal-command",
             "TRANS-4",
             "a malformed command, or one illegal in its stage, makes the process exit instead of ending the stream",
+        ),
+        Fault(
+            "crash-on-early-allow-writes",
+            "TRANS-4",
+            "AllowWrites before InitializationComplete makes the process exit (A1: accept it, or end the stream)",
         ),
         Fault(
             "refuses-unknown-cancel",
@@ -318,6 +340,11 @@ REGISTRY: Final[dict[str, Fault]] = {
             "a collection that finished (final [] reports, final batch, copy-to answer) gets one more Status",
             "B27",
         ),
+        Fault(
+            "status-for-object",
+            "STATUS-1",
+            "each index also gets a Status under the id of the object it arranges, which is no collection",
+        ),
         # --- 12. configuration ------------------------------------------------------------
         Fault(
             "pending-peek-keeps-limit",
@@ -379,6 +406,193 @@ REGISTRY: Final[dict[str, Fault]] = {
             "RECON-3",
             "a reused collection keeps what it reported before, so an idle one is never re-reported",
             "B05",
+        ),
+        # --- 5.3 data semantics: the plan language's edges (docs/mutant-zoo.md) ---------------
+        # Wrong data shows through every output that reads it: a peek (PEEK-7, or PEEK-8 when it
+        # thins, PEEK-10/11 when the answer should or should not be an Error), a subscribe
+        # (SUB-5/6/7), a view (DF-4) or a copy-to (COPY-4). `rule` is the first a peek sees.
+        Fault(
+            "nan-rows-never-equal",
+            "SUB-5",
+            "rows holding NaN are told apart by float equality (NaN != NaN): a NaN row never "
+            "consolidates with its copy or its retraction",
+            also=(*_ROWS, "PEEK-11"),
+        ),
+        Fault(
+            "negative-zero-distinct",
+            "PEEK-7",
+            "-0.0 is not made 0.0: rows and keys holding it never meet those holding 0.0",
+            also=(*_ROWS, "PEEK-11", "SUB-5"),
+        ),
+        Fault(
+            "kinds-conflated-by-value",
+            "PEEK-7",
+            "the row encoding is memoised by value (1 == 1.0 == true): a row reuses the encoding of "
+            "an equal row of other kinds, and comes back with its kinds",
+            also=(*_ROWS, "SUB-5"),
+        ),
+        Fault("bool-encoded-as-int64", "PEEK-7", "a bool is written as an int64 (bool is an int)", also=_ROWS),
+        Fault(
+            "ints-through-double",
+            "PEEK-7",
+            "int64 values are read through a double: beyond 2^53 they are rounded (and saturate at the ends)",
+            also=_ROWS,
+        ),
+        Fault("empty-string-is-null", "PEEK-7", "an empty string is read as null", also=_ROWS),
+        Fault(
+            "long-strings-truncated",
+            "PEEK-7",
+            "strings are cut to 255 UTF-8 bytes (a fixed-size buffer)",
+            also=_ROWS,
+        ),
+        Fault(
+            "null-equals-null",
+            "PEEK-7",
+            "comparisons treat null as a value (null = null is true, null sorts first) instead of yielding null",
+            also=(*_ROWS, "PEEK-10", "PEEK-11", "SUB-7"),
+        ),
+        Fault(
+            "null-hides-error",
+            "PEEK-10",
+            "a comparison or arithmetic whose first operand is null yields null without evaluating the "
+            "second, so the second's error is lost",
+            also=_ERRORS,
+        ),
+        Fault(
+            "eager-and-or",
+            "PEEK-11",
+            "AND and OR evaluate every argument before deciding: an error in a skipped one is the result",
+            also=_ERRORS,
+        ),
+        Fault("int-overflow-wraps", "PEEK-10", "int64 add, sub and mul wrap around (two's complement)", also=_ERRORS),
+        Fault(
+            "int-division-floors",
+            "PEEK-7",
+            "int64 division rounds toward minus infinity (Python's //) instead of toward zero",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "float-division-by-zero-is-inf",
+            "PEEK-10",
+            "float64 division by zero follows IEEE (an infinity, or NaN) instead of being an error",
+            also=_ERRORS,
+        ),
+        Fault(
+            "nan-compares-false",
+            "PEEK-7",
+            "comparisons with NaN follow IEEE (all false, NOT_EQ true) instead of NaN = NaN above all floats",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "null-predicate-keeps-row",
+            "PEEK-7",
+            "a predicate that is null keeps the row (only false drops it)",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "erroring-predicate-drops-row",
+            "PEEK-10",
+            "a predicate that errors drops the row instead of replacing it by the error",
+            also=_ERRORS,
+        ),
+        Fault(
+            "projected-away-expressions-skipped",
+            "PEEK-10",
+            "expressions the projection drops (and no predicate reads) are not evaluated, so their errors are lost",
+            also=_ERRORS,
+        ),
+        Fault(
+            "predicates-evaluated-eagerly",
+            "PEEK-11",
+            "every predicate is evaluated, also after one was false: a later one's error replaces the dropped row",
+            also=_ERRORS,
+        ),
+        Fault(
+            "global-reduce-over-empty-row",
+            "PEEK-7",
+            "a reduce without group key yields a row (count 0, nulls) over an empty input, as SQL does",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "reduce-keeps-emptied-group",
+            "PEEK-7",
+            "a group whose rows were all retracted keeps its last row",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "reduce-accepts-negative",
+            "PEEK-10",
+            "a group holding a negative multiplicity is aggregated instead of yielding the error",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault("sum-overflow-wraps", "PEEK-10", "SUM wraps around int64 instead of erroring", also=(*_ROWS, *_ERRORS)),
+        Fault(
+            "min-max-see-null",
+            "PEEK-7",
+            "MIN and MAX take null as the smallest value instead of skipping it",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "min-max-skip-nan",
+            "PEEK-7",
+            "MIN and MAX skip NaN (as pandas does) instead of ranking it above every float",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "count-counts-rows",
+            "PEEK-7",
+            "COUNT counts distinct rows instead of summing multiplicities",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "reduce-drops-null-keys",
+            "PEEK-7",
+            "groups whose key holds null are dropped (null never equals null, as in a join)",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "join-matches-null-keys",
+            "PEEK-7",
+            "join keys that are null on both sides match",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault(
+            "negate-negates-errors",
+            "PEEK-10",
+            "negate negates the multiplicities of errors too, so an error and its negation cancel",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault("threshold-drops-errors", "PEEK-10", "threshold keeps rows only, and drops the errors", also=_ERRORS),
+        Fault(
+            "literal-matches-row-prefix",
+            "PEEK-7",
+            "a peek's literal is matched against the row's first columns, not the index's key columns",
+            also=_PEEKED,
+        ),
+        Fault(
+            "repeated-literal-counts-twice",
+            "PEEK-7",
+            "a literal repeated in a peek's key is looked up, and counted, once per occurrence",
+            also=_PEEKED,
+        ),
+        Fault(
+            "nulls-flip-with-desc",
+            "PEEK-8",
+            "finishing puts nulls last when descending (unless nulls_last, then first), as SQL's default does",
+        ),
+        Fault("nan-sorts-first", "PEEK-8", "finishing orders NaN below every other float"),
+        Fault(
+            "until-inclusive",
+            "PEEK-7",
+            "input updates at time until are kept (t <= until instead of t < until)",
+            also=(*_ROWS, *_ERRORS),
+        ),
+        Fault("up-to-inclusive", "SUB-6", "a subscribe also emits the updates at time up_to", also=("SUB-4",)),
+        Fault(
+            "mv-sink-ignores-target-contents",
+            "DF-4",
+            "the view sink takes its target to hold nothing below as_of: rows an earlier writer left "
+            "there are never corrected",
         ),
     ]
 }

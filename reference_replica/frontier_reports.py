@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reference_replica import faults, responses
+from reference_replica import faults, responses, variants
 from reference_replica.frontier import EMPTY
 from reference_replica.responses import Responder
 
@@ -54,12 +54,17 @@ class FrontierReporter:
         if state is not None:
             state.muted = True
 
-    def report(self, collection: str, current: tuple[int, int, int], alias: str | None = None) -> None:
+    def report(
+        self, collection: str, current: tuple[int, int, int], alias: str | None = None, held: tuple[int, ...] = ()
+    ) -> None:
+        """Report the kinds that advanced; `held` kinds are not reported now (a variant's)."""
         state = self._collections.get(collection)
         if state is None or state.muted:
             return
         values: list[int | None] = [None] * KINDS
         for kind, now in enumerate(current):
+            if kind in held:
+                continue
             value = max(now, state.as_of)
             last = state.last[kind]
             if last is None and value < EMPTY and faults.on("raw-initial-frontier"):
@@ -105,9 +110,30 @@ class FrontierReporter:
             first: list[int | None] = [None] * KINDS
             first[newly_empty[0]] = EMPTY
             self._responder.send(responses.frontiers(collection, *first))  # FAULT: breaks FRONT-5
-        self._responder.send(responses.frontiers(collection, *values))
+        if variants.on("frontier-kinds-together"):  # VARIANT: the kinds not yet [] ride along
+            values = [
+                v if v is not None else (last if last != EMPTY else None)
+                for v, last in zip(values, state.last, strict=True)
+            ]
+        if variants.on("frontier-kinds-one-by-one"):  # VARIANT: one message per kind
+            for kind, value in enumerate(values):
+                if value is not None:
+                    alone: list[int | None] = [None] * KINDS
+                    alone[kind] = value
+                    self._responder.send(responses.frontiers(collection, *alone))
+        else:
+            self._responder.send(responses.frontiers(collection, *values))
+        if variants.on("repeat-frontier-reports"):  # VARIANT: FRONT-11, equal repeats of what is not []
+            again = [last if last is not None and last != EMPTY else None for last in state.last]
+            if any(v is not None for v in again):
+                self._responder.send(responses.frontiers(collection, *again))
         if newly_empty and faults.on("frontiers-after-final") and all(v == EMPTY for v in state.last):
             self._responder.send(responses.frontiers(collection, *values))  # FAULT: breaks FRONT-7
+
+    def last(self, collection: str, kind: int) -> int | None:
+        """The value last reported for a kind (None: not yet, or not tracked)."""
+        state = self._collections.get(collection)
+        return None if state is None else state.last[kind]
 
     def all_empty(self, collection: str) -> bool:
         """Has every kind been reported `[]`? (Such a collection has *finished*, STATUS-1.)"""

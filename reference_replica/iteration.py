@@ -10,10 +10,11 @@ bookkeeping is per stream; the engine keeps the compute state itself across stre
 
 A creation config that differs from the one the replica's state was created with raises
 `OtherConfig` (CREATE-4): the engine decides whether to start afresh with the new config
-(the default: the newest controller gets in) or to refuse the stream (`--refuse-other-config`).
+(the default: the newest controller gets in) or to refuse the stream (`--variant refuse-other-config`).
 
 The replica defers all answers to initialization commands until `InitializationComplete`
-(STAGE-2 allows it): they are buffered here, then reconciled and applied together.
+(STAGE-2 allows it): they are buffered here, then reconciled and applied together. (The
+variant answer-during-initialization applies them at once when there is nothing to reconcile.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import faults, frontier, ids, validation
+from reference_replica import faults, frontier, ids, validation, variants
 from reference_replica.connection import Connection
 from reference_replica.errors import ProtocolError, illegal
 from reference_replica.frontier import EMPTY
@@ -43,6 +44,7 @@ class FirstConfigs:
 
     timely: command_pb2.ProtoCreateTimely | None = None
     instance: command_pb2.ProtoInstanceConfig | None = None
+    epoch: tuple[int, int] | None = None  # the highest epoch seen (only the variant fence-stale-epochs)
 
 
 class OtherConfig(ProtocolError):
@@ -63,6 +65,7 @@ class Iteration:
         self.dropped: set[str] = set()
         self.peeks: set[int] = set()
         self.timely: command_pb2.ProtoCreateTimely | None = None  # this stream's, once admitted
+        self.eager = False  # initialization commands applied as they arrive (variant answer-during-initialization)
 
     def admit(self, cmd: command_pb2.ProtoComputeCommand, first: FirstConfigs) -> None:
         kind = cmd.WhichOneof("kind")
@@ -71,6 +74,11 @@ class Iteration:
             if self.stage is not Stage.AWAIT_TIMELY:
                 raise illegal(name, f"repeated on this stream (stage: {self.stage.value})")
             config = cmd.create_timely.config
+            if variants.on("fence-stale-epochs"):  # VARIANT: CREATE-2 taken the other way
+                epoch = (cmd.create_timely.epoch.envd, cmd.create_timely.epoch.replica)
+                if first.epoch is not None and epoch <= first.epoch:
+                    raise illegal(name, f"epoch {epoch} is not above {first.epoch}, which this replica already saw")
+                first.epoch = epoch
             if first.timely is None:
                 first.timely = command_pb2.ProtoCreateTimely(config=config)
             elif first.timely.config != config:

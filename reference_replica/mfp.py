@@ -15,6 +15,7 @@ from typing import Final
 
 from compute_protocol.v1 import plan_pb2
 
+from reference_replica import faults
 from reference_replica.datum import Value
 from reference_replica.expr import ILL_TYPED_ERRORS, EvalError, Expr, compile_expr
 from reference_replica.rows import Row
@@ -56,12 +57,25 @@ class Mfp:
         values: Sequence[Value] = row
         if self.expressions:
             extended = list(row)
-            for expression in self.expressions:
+            lazy = faults.on("projected-away-expressions-skipped") and not self.predicates
+            for i, expression in enumerate(self.expressions):
+                if lazy and self.input_arity + i not in self.projection:
+                    extended.append(None)  # FAULT: a dead expression is never evaluated, nor its error
+                    continue
                 extended.append(expression(extended))
             values = extended
+        if faults.on("predicates-evaluated-eagerly"):
+            verdicts = [predicate(values) for predicate in self.predicates]  # FAULT: all of them, always
+            return self._project(values) if all(v is True for v in verdicts) else None
         for predicate in self.predicates:
-            if predicate(values) is not True:
-                return None
+            try:
+                verdict = predicate(values)
+            except EvalError:
+                if faults.on("erroring-predicate-drops-row"):
+                    return None  # FAULT: the error is swallowed with the row
+                raise
+            if verdict is not True and not (verdict is None and faults.on("null-predicate-keeps-row")):
+                return None  # (the fault null-predicate-keeps-row drops only on false)
         return self._project(values)
 
     def apply(self, updates: Iterable[Update]) -> tuple[list[Update], list[ErrUpdate]]:

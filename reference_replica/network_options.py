@@ -20,7 +20,6 @@ class NetworkSettings:
     tls: ServerTls | None
     storage_allow: StorageAllowList
     storage_tls: ClientTls | None
-    refuse_other_config: bool
 
 
 def add(parser: argparse.ArgumentParser) -> None:
@@ -48,12 +47,6 @@ def add(parser: argparse.ArgumentParser) -> None:
         "--storage-tls-cert", type=Path, metavar="PEM", help="client certificate for storage (mutual TLS)"
     )
     group.add_argument("--storage-tls-key", type=Path, metavar="PEM", help="the private key of --storage-tls-cert")
-    group.add_argument(
-        "--refuse-other-config",
-        action="store_true",
-        help="end a stream whose creation config differs from the first one with FAILED_PRECONDITION\n"
-        "(CREATE-4) instead of starting afresh with it (the default: the newest controller gets in)",
-    )
 
 
 def resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> NetworkSettings:
@@ -79,5 +72,4 @@ def resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Networ
         storage_tls=ClientTls(args.storage_tls_ca, args.storage_tls_cert, args.storage_tls_key)
         if args.storage_tls_ca
         else None,
-        refuse_other_config=args.refuse_other_config,
     )

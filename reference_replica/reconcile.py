@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from compute_protocol.v1 import command_pb2, dataflow_pb2
 
-from reference_replica import faults, frontier, ids
+from reference_replica import faults, frontier, ids, variants
 from reference_replica.dataflow.dataflow import Dataflow
 from reference_replica.exports.index import IndexExport
 
@@ -76,6 +76,9 @@ def incompatibility(
 
 def reconcile(running: list[Dataflow], commands: list[command_pb2.ProtoComputeCommand]) -> Plan:
     plan = Plan()
+    if variants.on("rebuild-on-reconnect"):  # VARIANT: reuse nothing, rebuild everything
+        plan.drop = list(running)
+        return plan
     by_exports = {frozenset(d.exports): d for d in running}
     reused_exports: set[str] = set()
     for position, cmd in enumerate(commands):

@@ -8,9 +8,12 @@ also where faults that distort responses hook in.
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 from compute_protocol.v1 import response_pb2
 
-from reference_replica import faults, frontier, ids
+from reference_replica import faults, frontier, ids, variants
 from reference_replica.connection import Connection
 
 Response = response_pb2.ProtoComputeResponse
@@ -19,6 +22,8 @@ Response = response_pb2.ProtoComputeResponse
 class Responder:
     def __init__(self) -> None:
         self.connection: Connection | None = None
+        self._held: deque[tuple[float, Connection, Response]] = deque()  # only under timing variants
+        self._sent = 0
 
     def attach(self, connection: Connection | None) -> None:
         self.connection = connection
@@ -27,9 +32,36 @@ class Responder:
         connection = self.connection
         if connection is None:
             return
+        if variants.on("delayed-responses") or variants.on("bunched-responses"):
+            self._hold(connection, response)  # VARIANT: sent later by flush(), in order
+            return
+        self._deliver(connection, response)
+
+    def _deliver(self, connection: Connection, response: Response) -> None:
         connection.send(response)
         if faults.on("duplicate-peek-response") and response.WhichOneof("kind") == "peek_response":
             connection.send(response)  # FAULT: breaks PEEK-1
+
+    def _hold(self, connection: Connection, response: Response) -> None:
+        now = time.monotonic()
+        self._sent += 1
+        if variants.on("delayed-responses"):
+            due = now + 0.005 + (self._sent * 7 % 20) / 1000  # 5 to 24 ms, varying
+        else:
+            due = (int(now / 0.05) + 1) * 0.05  # the next bunch, every 50 ms
+        if self._held:
+            due = max(due, self._held[-1][0])  # order is kept
+        self._held.append((due, connection, response))
+
+    def holding(self) -> bool:
+        return bool(self._held)
+
+    def flush(self) -> None:
+        """Send what the timing variants held and is due (a no-op otherwise)."""
+        now = time.monotonic()
+        while self._held and self._held[0][0] <= now:
+            _, connection, response = self._held.popleft()
+            self._deliver(connection, response)
 
 
 # --- builders ------------------------------------------------------------------------------

@@ -17,13 +17,14 @@ The encoding is private to this process; rows leave the replica only as `ProtoRo
 
 from __future__ import annotations
 
+import itertools
 import marshal
 from collections.abc import Iterable
 from typing import Final
 
 from compute_protocol.v1 import common_pb2
 
-from reference_replica import datum
+from reference_replica import datum, faults
 from reference_replica.datum import Value
 
 Row = tuple[Value, ...]
@@ -32,7 +33,16 @@ _VERSION: Final = 2
 
 
 def encode(row: Row) -> bytes:
-    return marshal.dumps(row, _VERSION)
+    if faults.on("kinds-conflated-by-value"):  # FAULT: the memo's key (1,) == (1.0,) == (True,)
+        return _MEMO.setdefault(row, marshal.dumps(row, _VERSION))
+    data = marshal.dumps(row, _VERSION)
+    if faults.on("nan-rows-never-equal") and any(v != v for v in row):
+        return data + next(_UNIQUE).to_bytes(8, "little")  # FAULT: NaN != NaN (marshal ignores the tail)
+    return data
+
+
+_MEMO: dict[Row, bytes] = {}  # only the fault kinds-conflated-by-value uses it
+_UNIQUE = itertools.count()  # only the fault nan-rows-never-equal uses it
 
 
 def decode(data: bytes) -> Row:
@@ -58,8 +68,14 @@ def fill_proto(target: common_pb2.ProtoRow, row: Row) -> None:
     """Append the datums of `row` to an (empty) ProtoRow in place: cheaper than building one."""
     datums = target.datums
     setters = datum.SETTERS
+    if faults.on("bool-encoded-as-int64"):
+        setters = {**setters, bool: _bool_as_int64}  # FAULT: a bool is an int
     for value in row:
         setters[type(value)](datums.add(), value)
+
+
+def _bool_as_int64(d: common_pb2.ProtoDatum, value: Value) -> None:
+    d.int64 = 1 if value else 0  # (only the fault bool-encoded-as-int64 writes a bool this way)
 
 
 def to_proto(row: Row) -> common_pb2.ProtoRow:

@@ -9,7 +9,7 @@ collections that are live and not finished (STATUS-1); a true never turns back t
 
 from __future__ import annotations
 
-from reference_replica import responses
+from reference_replica import responses, variants
 from reference_replica.exports.base import Export
 from reference_replica.responses import Responder
 
@@ -21,6 +21,8 @@ class HydrationReporter:
         self._hydrated: dict[str, list[bool | None]] = {}
 
     def report(self, export: Export) -> None:
+        if variants.on("no-status"):
+            return  # VARIANT: Status is optional (STATUS-2)
         operators = export.dataflow.operators or [export.node]
         known = self._hydrated.setdefault(export.collection, [None] * len(operators))
         for lir_id, node in enumerate(operators):

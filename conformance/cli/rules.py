@@ -1,5 +1,6 @@
 """`rules`: the rule registry as a table (or JSON), filtered by level, kind or section; or, given
-rule ids, each rule whole: its text, where the suite checks it and which scenarios show it."""
+rule ids, each rule whole: its text, where the suite checks it, which scenarios show it, and
+which mutants of the reference replica break it (and which legal variants exercise it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import textwrap
 from typing import Any
 
 from conformance.rules import KINDS, LEVELS, RULES, Rule, section_title
-from conformance.rules.where import checked_in, scenarios_for
+from conformance.rules.where import checked_in, mutants_for, scenarios_for, variants_for
 
 
 def register(sub: Any) -> None:
@@ -50,6 +51,12 @@ def _as_json(r: Rule) -> dict[str, Any]:
     }
 
 
+_NO_MUTANT = {
+    "MAY": "none (a permission cannot be broken; legal variants take its other branch)",
+    "CTRL": "none (a controller rule binds the suite's own driver)",
+}
+
+
 def _detail(r: Rule) -> list[str]:
     wrap = textwrap.TextWrapper(width=96, initial_indent="  ", subsequent_indent="  ")
     lines = [f"{r.id}  {r.level} {r.kind}, section {r.section} ({section_title(r.section)})", ""]
@@ -60,7 +67,23 @@ def _detail(r: Rule) -> list[str]:
     lines.append("checked in:  " + ("\n             ".join(places) if places else "nowhere in the suite's code"))
     scenarios = scenarios_for(r.id)
     lines.append("scenarios:   " + (", ".join(scenarios) if scenarios else "none lists it"))
+    none = _NO_MUTANT.get(r.level, "no fault of the mutant zoo breaks it")
+    lines += _replicas("mutants:    ", mutants_for(r.id), none)
+    variants = variants_for(r.id)
+    if variants:
+        lines += _replicas("variants:   ", variants, "")
     return lines
+
+
+def _replicas(label: str, entries: list[dict[str, str]], none: str) -> list[str]:
+    """`--inject-fault NAME` (or `--variant NAME`) lines of the reference replica, one per entry."""
+    if not entries:
+        return [f"{label} {none}"]
+    out = []
+    for n, e in enumerate(entries):
+        source = f" ({e['source']})" if e.get("source") else ""
+        out.append(f"{label if n == 0 else ' ' * len(label)} {e['name']}{source}: {e['description']}")
+    return out
 
 
 def _show(ids: list[str], as_json: bool) -> int:
@@ -74,7 +97,16 @@ def _show(ids: list[str], as_json: bool) -> int:
             return 2
         found.append(rule)
     if as_json:
-        out = [{**_as_json(r), "checked_in": checked_in(r.id), "scenarios": scenarios_for(r.id)} for r in found]
+        out = [
+            {
+                **_as_json(r),
+                "checked_in": checked_in(r.id),
+                "scenarios": scenarios_for(r.id),
+                "mutants": mutants_for(r.id),
+                "variants": variants_for(r.id),
+            }
+            for r in found
+        ]
         print(json.dumps(out, indent=2))
         return 0
     print("\n\n".join("\n".join(_detail(r)) for r in found))

@@ -34,6 +34,7 @@ examples:
   python -m conformance run -n 2 --replica-cmd './my-replica --listen 127.0.0.1:{port}'
   python -m conformance run --replay conformance-artifacts/failures/NAME.replay.json
   python -m conformance run --junitxml report.xml -k scenario # pytest's own options work too
+  python -m conformance run --hypothesis-show-statistics      # per machine: examples, steps, time spent
 """
 
 

@@ -82,8 +82,8 @@ class Stream:
 
         `probe` labels a robustness probe that breaks a CTRL rule on purpose (it exists only for
         the probes of `suite/test_robustness.py`); it is sent unchecked, still recorded, and
-        suspends TRANS-3 on the streams it is sent to; a label starting with `TRANS-4:` or
-        `TRANS-5:` has the oracle judge the replica by that rule instead. Raises `ControllerError`
+        suspends TRANS-3 on the streams it is sent to; a label starting with `TRANS-4:`,
+        `TRANS-5:` or `CREATE-4:` has the oracle judge the replica by that rule instead. Raises `ControllerError`
         (a suite bug) for a command that breaks a CTRL rule, and `StreamEnded` if the replica has
         already ended the stream.
         """

@@ -17,10 +17,12 @@ def _ready(cat: Catalog, c: Collection) -> bool:
     return cat.initialized and cat.fully_scheduled(c.dataflow)
 
 
-def progress_bound(cat: Catalog, c: Collection) -> Frontier:
-    """FRONT-9 / SUB-10: max(as_of, input upper), capped at until."""
+def progress_bound(cat: Catalog, c: Collection) -> Frontier | None:
+    """FRONT-9 / SUB-10: the input upper, capped at until; None while it is not beyond as_of
+    (a replica may hold every report back until then)."""
     df = cat.dataflows[c.dataflow]
-    return min(max(df.as_of, cat.input_upper(c.dataflow)), df.until)
+    upper = cat.input_upper(c.dataflow)
+    return None if upper <= df.as_of else min(upper, df.until)
 
 
 def final_at(cat: Catalog, c: Collection, t: int) -> bool:
@@ -46,8 +48,8 @@ def frontier_wait(cat: Catalog, c: Collection, writable: bool) -> tuple[tuple[st
     if not c.live or c.kind not in ("index", "materialized_view") or not _ready(cat, c):
         return None
     bound = progress_bound(cat, c)
-    if bound <= cat.dataflows[c.dataflow].as_of:
-        return None  # nothing beyond what the first report must say anyway
+    if bound is None:
+        return None  # nothing owed before the inputs pass as_of
     if c.kind == "index" or writable:
         return ("write", "input", "output"), bound
     return ("input", "output"), bound  # read-only MV: its write frontier follows the target shard (RO-3)
@@ -58,10 +60,9 @@ def subscribe_wait(cat: Catalog, c: Collection) -> Frontier | None:
     if not c.live or c.kind != "subscribe" or not _ready(cat, c):
         return None
     bound = progress_bound(cat, c)
-    up_to = _up_to(cat, c)
-    if bound >= up_to:
-        return EMPTY
-    return bound if bound > 0 else None
+    if bound is None:
+        return None
+    return EMPTY if bound >= _up_to(cat, c) else bound
 
 
 def copy_to_owed(cat: Catalog, c: Collection, writable: bool) -> bool:

@@ -1,9 +1,13 @@
-"""Hypothesis strategies for the pieces of steps: rows, plans, peek shapes, configurations.
+"""Hypothesis strategies for the pieces of steps: plans, peek shapes, configurations.
 
-Values come from tiny domains on purpose (ints in [-2, 4], two strings and null): joins
-match, reduces group, retractions hit rows that exist, and counterexamples stay readable.
-Plans are built from templates that are well typed by construction over the shard shapes
-below; `safe` plans can never hold errors (DF-1 for materialized views and copy-tos).
+Plans are drawn over the shard shapes of `datums`, one operator over at most one level of
+sub-plans, and well typed by construction (the catalog re-checks them: DF-1). Every
+operator gets the inputs that make it interesting: a reduce with no key (a global
+aggregate, over inputs that are empty or emptied), keys that hold null or NaN, inputs with
+negative multiplicities (a negated input); joins on nullable keys; negate and threshold
+over collections holding errors; MFPs from `expressions`. `safe` plans can never hold
+errors (DF-1 for materialized views and copy-tos), so they use no arithmetic, no reduce and
+no erroring constant.
 """
 
 from __future__ import annotations
@@ -14,38 +18,16 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
+from conformance.machines.datums import SHAPES, datum_for, rows_for
+from conformance.machines.edge_shapes import edge_plan, shapes_for
+from conformance.machines.expressions import mfps
 from conformance.session.capabilities import Capabilities
+from conformance.steps.plans import ColType, Input, build_plan
 
 Json = Any
 
-# Shard shapes: name -> column types. Column 0 is always a non-null int64 (keys, filters, joins).
-SHAPES: Final[dict[str, list[str]]] = {
-    "kv": ["int64", "int64"],
-    "ks": ["int64", "string?"],
-    "k": ["int64"],
-}
-INTS: Final = st.integers(-2, 4)
-STRINGS: Final = st.sampled_from(["a", "b", None])
 HUGE_LIMIT: Final = (1 << 63) - 1  # B15: a LIMIT this large once crashed replicas
 MAX_RESULT_SIZES: Final = (1, 1 << 40)  # spec 1.5: only the extremes are tested (1 << 40: NO_LIMIT)
-
-
-def datum_for(column: str) -> st.SearchStrategy[Json]:
-    kind = column.rstrip("?")
-    base: st.SearchStrategy[Json] = INTS if kind == "int64" else STRINGS
-    return base
-
-
-def rows_for(columns: list[str]) -> st.SearchStrategy[list[Json]]:
-    return _rows_for(tuple(columns))
-
-
-# The strategy factories below are cached: the same definition draws exactly the same values,
-# and Hypothesis validates a strategy object on its first draw, which for these costs more than
-# the draw itself (a new object per step made strategy validation the machines' largest cost).
-@functools.lru_cache(maxsize=64)
-def _rows_for(columns: tuple[str, ...]) -> st.SearchStrategy[list[Json]]:
-    return st.tuples(*(datum_for(c) for c in columns)).map(list)
 
 
 @dataclass(frozen=True)
@@ -54,73 +36,23 @@ class Source:
 
     name: str
     columns: tuple[str, ...]
+    may_error: bool = False
 
 
 def _get(s: Source) -> Json:
     return {"get": s.name}
 
 
-@st.composite
-def plans(draw: st.DrawFn, inputs: list[Source], caps: Capabilities, safe: bool) -> Json:
-    """A well-typed plan over `inputs` using only operators the replica supports."""
-    ops = caps.plan_operators
-    templates = ["get"]
-    for name, needs in _TEMPLATE_OPS.items():
-        if needs <= ops and (not safe or name not in _FALLIBLE):
-            templates.append(name)
-    template = draw(st.sampled_from(templates))
-    a = draw(st.sampled_from(inputs))
-    same_shape = [s for s in inputs if s.columns == a.columns]
-    b = draw(st.sampled_from(same_shape))
-    if template == "get":
-        return _get(a)
-    if template == "filter":
-        op = draw(st.sampled_from(["gt", "lte", "eq", "not_eq"]))
-        pred: Json = {op: [{"column": 0}, {"literal": draw(INTS)}]}
-        if len(a.columns) > 1 and a.columns[1] == "string?" and draw(st.booleans()):
-            pred = {"or": [pred, {"is_null": {"column": 1}}]}
-        projection = draw(st.sampled_from([list(range(len(a.columns))), [0]]))
-        return {"mfp": {"input": _get(a), "predicates": [pred], "projection": projection}}
-    if template == "arith":
-        # int64 arithmetic can divide by zero: errors flow into the collection (PEEK-10, SUB-7).
-        op = draw(st.sampled_from(["add", "mul", "div", "sub"]))
-        expr = {op: [{"column": 0}, {"literal": draw(INTS)}]}
-        return {"mfp": {"input": _get(a), "expressions": [expr], "projection": [0, len(a.columns)]}}
-    if template == "union":
-        return {"union": [_get(a), _get(b)]}
-    if template == "negate":
-        return {"union": [_get(a), {"negate": _get(b)}]}
-    if template == "threshold":
-        return {"threshold": {"union": [_get(a), {"negate": _get(b)}]}}
-    if template == "join":
-        c = draw(st.sampled_from(inputs))
-        return {"join": {"left": _get(a), "right": _get(c), "keys": [[0, 0]]}}
-    if template == "reduce":
-        aggs = [
-            {"func": "count", "column": 0},
-            {"func": draw(st.sampled_from(["min", "max", "sum"])), "column": 0},
-        ]
-        if len(a.columns) > 1 and a.columns[1] != "int64":
-            aggs.append({"func": "max", "column": 1})
-        return {"reduce": {"input": _get(a), "group_key": [0], "aggregates": aggs}}
-    # constant: a fixed collection in the shape of `a`, sometimes with an error (spec 5.3)
-    updates = [
-        {
-            "row": draw(rows_for(list(a.columns))),
-            "time": draw(st.integers(0, 3)),
-            "diff": draw(st.integers(1, 2)),
-        }
-        for _ in range(draw(st.integers(0, 3)))
-    ]
-    if not safe and draw(st.booleans()):
-        updates.append({"error": "boom", "time": draw(st.integers(0, 3)), "diff": 1})
-    const = {"constant": {"columns": list(a.columns), "updates": updates}}
-    return {"union": [_get(a), const]} if "union" in ops else const
+def columns_of(plan: Json, inputs: tuple[Source, ...]) -> tuple[tuple[str, ...], bool]:
+    """The plan's column types (spelled) and whether it may hold errors, as the catalog infers them."""
+    scope = {s.name: Input("u0", [ColType.parse(c, s.name) for c in s.columns], s.may_error) for s in inputs}
+    built = build_plan(plan, lambda name, _: scope[name], "plan")
+    return tuple(c.spelled() for c in built.columns), built.may_error
 
 
 _TEMPLATE_OPS: Final[dict[str, frozenset[str]]] = {
     "filter": frozenset({"mfp"}),
-    "arith": frozenset({"mfp"}),
+    "map": frozenset({"mfp"}),
     "union": frozenset({"union"}),
     "negate": frozenset({"union", "negate"}),
     "threshold": frozenset({"union", "negate", "threshold"}),
@@ -128,39 +60,207 @@ _TEMPLATE_OPS: Final[dict[str, frozenset[str]]] = {
     "reduce": frozenset({"reduce"}),
     "constant": frozenset({"constant"}),
 }
-_FALLIBLE: Final = frozenset({"arith", "reduce", "constant"})
+_WEIGHTS: Final = {"reduce": 4, "map": 3, "filter": 2, "threshold": 2, "join": 2, "negate": 2}
+_FALLIBLE: Final = frozenset({"map", "reduce"})  # always may hold errors (arithmetic; reduce, DF-1)
+_NESTING: Final = ("filter", "map", "union", "negate", "join", "constant")  # what may feed another operator
 
 
-def peek_mfps(columns: list[str]) -> st.SearchStrategy[Json]:
-    """The MFP of a peek: identity, a filter on column 0, a projection, or a division that errors
-    on rows where it divides by zero (an MFP error on a matching row: PEEK-10)."""
-    return _peek_mfps(len(columns))
+def _templates(caps: Capabilities, safe: bool, allowed: tuple[str, ...] | None = None) -> list[str]:
+    out = ["get"]
+    for name, needs in _TEMPLATE_OPS.items():
+        fits = needs <= caps.plan_operators and (not safe or name not in _FALLIBLE)
+        if fits and (allowed is None or name in allowed):
+            out.append(name)
+    return out
 
 
-@functools.lru_cache(maxsize=16)
-def _peek_mfps(width: int) -> st.SearchStrategy[Json]:
-    return st.one_of(
-        st.just({}),
-        INTS.map(lambda v: {"predicates": [{"gte": [{"column": 0}, {"literal": v}]}]}),
-        st.just({"projection": [0]}) if width > 1 else st.just({}),
-        st.just({"expressions": [{"div": [{"literal": 12}, {"column": 0}]}], "projection": [0, width]}),
+@functools.cache
+@st.composite
+def plans(draw: st.DrawFn, inputs: tuple[Source, ...], caps: Capabilities, safe: bool, edge: bool = False) -> Json:
+    """A well-typed plan over `inputs` using only operators the replica supports; with `edge`,
+    one of the edge shapes whenever the replica supports one."""
+    templates = _templates(caps, safe)
+    # The operators with the most edges come up more often; a bare get least. Half the time,
+    # a plan built around one edge (`edge_shapes`).
+    keyed = [s for s in inputs if s.columns[0] == "int64"]
+    shapes = shapes_for(caps.plan_operators, safe)
+    if keyed and shapes and (edge or draw(st.booleans(), label="edge shape")):
+        a = draw(st.sampled_from(keyed))
+        own = [c for c in shapes if a.columns == ("int64", c[1])]  # computed with the shard's rows
+        combo = draw(st.sampled_from(own if bool(own) and draw(st.booleans()) else shapes))
+        return draw(edge_plan(combo, a.name, a.columns))
+    weighted = [t for t in templates for _ in range(_WEIGHTS.get(t, 1))]
+    template = draw(st.sampled_from(weighted), label="template")
+    nested = len(_templates(caps, safe, _NESTING)) > 1 and draw(st.integers(0, 2)) == 0
+    return draw(_operator(template, inputs, caps, safe, nested))
+
+
+@functools.cache
+@st.composite
+def _operator(
+    draw: st.DrawFn, template: str, inputs: tuple[Source, ...], caps: Capabilities, safe: bool, nested: bool
+) -> Json:
+    if template == "get":
+        return _get(draw(st.sampled_from(inputs)))
+    # The one input an operator transforms: a shard or index, or a sub-plan over one.
+    a = draw(st.sampled_from(inputs))
+    a_plan: Json = _get(a)
+    a_cols = a.columns
+    fallible = not safe
+    if nested and template != "constant":
+        sub_template = draw(st.sampled_from(_templates(caps, safe, _NESTING)))
+        a_plan = draw(_operator(sub_template, inputs, caps, safe, nested=False))
+        a_cols, _ = columns_of(a_plan, inputs)
+    same_shape = [s for s in inputs if s.columns == a_cols]
+    if template in ("negate", "threshold") and fallible and "constant" in caps.plan_operators and draw(st.booleans()):
+        # Errors pass through negate and threshold unchanged (spec 5.3): give them some.
+        boom = {"error": "boom", "time": draw(st.integers(0, 3)), "diff": 1}
+        a_plan = {"union": [a_plan, {"constant": {"columns": list(a_cols), "updates": [boom]}}]}
+    if template in ("filter", "map"):
+        mfp = draw(mfps(a_cols, fallible=fallible, keep_key=True))
+        if template == "filter" and not mfp.get("predicates"):
+            mfp.pop("expressions", None)
+            mfp["predicates"] = [{"gt": [{"column": 0}, {"literal": 0}]}]
+            mfp.pop("projection", None)
+        return {"mfp": {"input": a_plan, **mfp}}
+    if template == "union":
+        other = _get(draw(st.sampled_from(same_shape))) if same_shape else a_plan
+        return {"union": [a_plan, other]}
+    if template == "negate":
+        if same_shape and draw(st.integers(0, 3)) > 0:
+            return {"union": [_get(draw(st.sampled_from(same_shape))), {"negate": a_plan}]}
+        return {"negate": a_plan}
+    if template == "threshold":
+        b = _get(draw(st.sampled_from(same_shape))) if same_shape else a_plan
+        inner = {"union": [a_plan, {"negate": b}]} if draw(st.integers(0, 3)) > 0 else {"union": [b, a_plan]}
+        return {"threshold": inner}
+    if template == "join":
+        c = draw(st.sampled_from(inputs))
+        keys = [[0, 0]]
+        joinable = [
+            [i, j]
+            for i, x in enumerate(a_cols)
+            for j, y in enumerate(c.columns)
+            if x.endswith("?") and x.rstrip("?") == y.rstrip("?")
+        ]
+        pick = draw(st.integers(0, 5))
+        if joinable and pick < 3:
+            keys = [draw(st.sampled_from(joinable))]  # a nullable key: null never matches
+        elif pick == 3:
+            keys = []  # a cross join
+        return {"join": {"left": a_plan, "right": _get(c), "keys": keys}}
+    if template == "reduce":
+        group_key, aggs, negated = draw(_reduce(a_cols, inputs, caps))
+        if negated is not None:
+            a_plan = {"union": [a_plan, {"negate": _get(negated)}]}
+        return {"reduce": {"input": a_plan, "group_key": group_key, "aggregates": aggs}}
+    # constant: a fixed collection in the shape of `a`, sometimes with an error (spec 5.3)
+    updates: list[dict[str, Any]] = [
+        {
+            "row": draw(rows_for(a.columns)),
+            "time": draw(st.integers(0, 3)),
+            "diff": draw(st.sampled_from([1, 1, 2, -1])),
+        }
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    if not safe and draw(st.booleans()):
+        updates.append({"error": "boom", "time": draw(st.integers(0, 3)), "diff": 1})
+    if safe:
+        updates = [u for u in updates if u["diff"] > 0]
+    const = {"constant": {"columns": list(a.columns), "updates": updates}}
+    return {"union": [_get(a), const]} if "union" in caps.plan_operators else const
+
+
+@functools.cache
+@st.composite
+def _reduce(
+    draw: st.DrawFn, cols: tuple[str, ...], inputs: tuple[Source, ...], caps: Capabilities
+) -> tuple[list[int], list[Json], Source | None]:
+    """Group by nothing (a global aggregate: no row for an empty input), by the key, or by a
+    column that holds nulls or NaN; aggregate every kind of column; sometimes over an input
+    with negative multiplicities (the input minus a same-shaped one)."""
+    width = len(cols)
+    group_key = draw(st.sampled_from([[], [0], [0], *([[1], [0, 1]] if width > 1 else [])]))
+    aggs: list[Json] = [{"func": "count", "column": 0}]
+    for c in range(width):
+        kind = cols[c].rstrip("?")
+        funcs = ["min", "max", "sum"] if kind == "int64" else ["min", "max"]
+        if draw(st.booleans()) or c == width - 1:
+            aggs.append({"func": draw(st.sampled_from(funcs)), "column": c})
+    negated = None
+    if {"negate", "union"} <= caps.plan_operators and draw(st.integers(0, 3)) == 0:
+        same_shape = [s for s in inputs if s.columns == cols]
+        if same_shape:
+            negated = draw(st.sampled_from(same_shape))
+    return group_key, aggs, negated
+
+
+@functools.cache
+def peek_mfps(columns: tuple[str, ...]) -> st.SearchStrategy[Json]:
+    """The MFP of a peek: identity, or one from `expressions` (which may error on a matching
+    row: PEEK-10)."""
+    return st.one_of(st.just({}), mfps(columns, fallible=True, keep_key=False))
+
+
+@functools.cache
+def peek_keys(columns: tuple[str, ...], key_columns: tuple[int, ...]) -> st.SearchStrategy[list[list[Json]]]:
+    """Literal constraints: one to three literal rows over the key columns, sometimes the same
+    literal twice (it counts once, spec 8.1)."""
+    literal = st.tuples(*(datum_for(columns[k]) for k in key_columns)).map(list)
+
+    def repeat(rows: list[list[Json]]) -> st.SearchStrategy[list[list[Json]]]:
+        return st.sampled_from([rows, [*rows, rows[0]]])
+
+    return st.lists(literal, min_size=1, max_size=3).flatmap(repeat)
+
+
+@functools.cache
+def thinning(width: int) -> st.SearchStrategy[Json]:
+    """A finishing that lets the replica thin: ordered (by column 1, where the edge rows keep
+    their nulls and NaNs, when there is one), every direction and null placement, and an
+    offset + limit of 1 to 3."""
+    order = st.builds(
+        lambda desc, nulls_last: {"column": min(1, width - 1), "desc": desc, "nulls_last": nulls_last},
+        st.booleans(),
+        st.booleans(),
+    )
+    return st.builds(
+        lambda o, limit, offset: {"order_by": [o], "limit": limit, "offset": offset},
+        order,
+        st.integers(1, 2),
+        st.integers(0, 1),
     )
 
 
-@functools.lru_cache(maxsize=1)
-def finishings() -> st.SearchStrategy[Json]:
-    """Advisory finishing (spec 8.1): order by column 0, sometimes a limit (tiny or huge), an offset."""
-    return st.one_of(
-        st.just({}),
-        st.builds(
-            lambda desc, nulls_last, limit, offset: {
-                "order_by": [{"column": 0, "desc": desc, "nulls_last": nulls_last}],
-                "limit": limit,
-                "offset": offset,
-            },
-            st.booleans(),
-            st.booleans(),
-            st.one_of(st.none(), st.integers(0, 3), st.just(HUGE_LIMIT)),
-            st.integers(0, 2),
-        ),
+@functools.cache
+def finishings(width: int = 1) -> st.SearchStrategy[Json]:
+    """Advisory finishing (spec 8.1): order by one or two columns, each way and with nulls first
+    or last, sometimes a limit (tiny, so that it thins, or huge) and an offset."""
+    # Column 1, where the shapes keep their nulls and NaNs, half the time.
+    column = st.one_of(st.just(min(1, width - 1)), st.integers(0, max(0, width - 1)))
+    order = st.builds(
+        lambda column, desc, nulls_last: {"column": column, "desc": desc, "nulls_last": nulls_last},
+        column,
+        st.booleans(),
+        st.booleans(),
     )
+    ordered = st.builds(
+        lambda order_by, limit, offset: {"order_by": order_by, "limit": limit, "offset": offset},
+        st.lists(order, min_size=1, max_size=2),
+        st.one_of(st.none(), st.integers(0, 3), st.integers(1, 3), st.integers(1, 2), st.just(HUGE_LIMIT)),
+        st.integers(0, 2),
+    )
+    return st.one_of(st.just({}), ordered, ordered, ordered)
+
+
+__all__ = [
+    "HUGE_LIMIT",
+    "MAX_RESULT_SIZES",
+    "SHAPES",
+    "Source",
+    "finishings",
+    "peek_keys",
+    "peek_mfps",
+    "plans",
+    "thinning",
+]

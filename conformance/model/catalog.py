@@ -250,9 +250,35 @@ class Model:
             yield from self._leaves(self.dataflows[export.dataflow], export.of)
 
     def input_upper(self, collection_id: GlobalId) -> Frontier:
-        """Meet of the uppers of the shards the collection reads, transitively; EMPTY if none."""
+        """How far storage made the collection's inputs final: the meet of the uppers of the shards
+        it reads, transitively; EMPTY if none.
+
+        An imported index whose exporting dataflow has an `until` counts as `[]` once its own
+        inputs reached that until: its contents never change again (spec 5.2), so an importer
+        may follow it to `[]` and answer at any later time (upstream's dataflow stops reading at
+        its until and its frontier goes to `[]`).
+        """
         df, name = self._resolve(collection_id)
-        return min((self.shards.upper(s) for s in self._shards_read(df, name)), default=EMPTY)
+        return self._upper(df, name, owed=False)
+
+    def owed_upper(self, collection_id: GlobalId) -> Frontier:
+        """How far the collection's inputs are *guaranteed* to progress (the liveness bound):
+        like `input_upper`, but an imported index counts only up to its exporting dataflow's
+        `until`, since that dataflow owes no progress beyond it (FRONT-9)."""
+        df, name = self._resolve(collection_id)
+        return self._upper(df, name, owed=True)
+
+    def _upper(self, df: Dataflow, name: GlobalId, *, owed: bool) -> Frontier:
+        if name in df.objects:
+            return min((self._upper(df, read, owed=owed) for read in df.objects[name].gets()), default=EMPTY)
+        if name in df.sources:
+            return self.shards.upper(df.sources[name])
+        export = self._exports[name]
+        owner = self.dataflows[export.dataflow]
+        inner = self._upper(owner, export.of, owed=owed)
+        if owed:
+            return min(inner, owner.until)
+        return EMPTY if inner >= owner.until else inner
 
     def change_times(self, collection_id: GlobalId, lower: int, upper: Frontier) -> list[int]:
         """Sorted times in [lower, upper) at which the contents may differ from the time before

@@ -11,16 +11,17 @@ counts once); for a persist target the single literal must be a prefix of the ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from compute_protocol.v1 import command_pb2
 
 from conformance.model.catalog import Model
 from conformance.model.contents import Contents
-from conformance.model.expressions import compile_mfp
+from conformance.model.expressions import Mfp, compile_mfp
 from conformance.model.ordering import ColumnOrder, column_orders, compare_rows, sort_rows
-from conformance.wire.frontiers import fmt
+from conformance.wire.frontiers import EMPTY, fmt
 from conformance.wire.ids import gid_str
 from conformance.wire.rows import Row, encoded_size, fmt_row, row_from_proto
 
@@ -32,7 +33,14 @@ class PeekExpectation:
     rows: dict[Row, int]               # MFP outputs of the matching rows, consolidated, non-zero
     errors: dict[str, int]             # the target's errors at t plus the MFP's, non-zero
     must_error: tuple[str, ...] = ()   # why Error is the only acceptable answer
-    may_error: tuple[str, ...] = ()    # conditions under which Error is acceptable too
+    known_may_error: tuple[str, ...] = ()  # conditions under which Error is acceptable too
+    # More such conditions, costly to find, so looked for only when an Error needs explaining.
+    later_may_error: Callable[[], tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def may_error(self) -> tuple[str, ...]:
+        later = self.later_may_error() if self.later_may_error is not None and not self.must_error else ()
+        return self.known_may_error + later
 
     @property
     def error_required(self) -> bool:
@@ -82,7 +90,8 @@ def expected_peek(model: Model, peek: command_pb2.ProtoPeek, since: int) -> Peek
     else:
         raise ValueError("peek with no target")
 
-    output = compile_mfp(peek.map_filter_project.mfp).apply_to(Contents(rows))
+    mfp = compile_mfp(peek.map_filter_project.mfp)
+    output = mfp.apply_to(Contents(rows))
     errors = dict(contents.errors)
     for error, m in output.errors.items():
         errors[error] = errors.get(error, 0) + m
@@ -91,17 +100,58 @@ def expected_peek(model: Model, peek: command_pb2.ProtoPeek, since: int) -> Peek
     may: list[str] = []
     if contents.errors:
         must.append(f"{target} holds errors at {t}: {sorted(contents.errors)}")
+    row_errors: list[str] = []
     if output.errors:
-        must.append(f"the peek's MFP errors at {t}: {sorted(output.errors)}")
+        row_errors.append(f"the peek's MFP errors at {t}: {sorted(output.errors)}")
     # min() runs in C: the common answer has no negative multiplicity, and is not walked in Python.
     negative = [r for r, m in output.rows.items() if m < 0] if min(output.rows.values(), default=0) < 0 else []
     if negative:
-        must.append(f"row {fmt_row(negative[0])} has multiplicity {output.rows[negative[0]]} at {t}")
+        row_errors.append(f"row {fmt_row(negative[0])} has multiplicity {output.rows[negative[0]]} at {t}")
     elif min(rows.values(), default=0) < 0:
         # Spec 8.2 looks for negatives after key and MFP; a replica that checks the matching
-        # rows before its MFP consolidates them is not wrong either (spec gap, see README).
+        # rows before its MFP consolidates them is not wrong either (upstream checks each
+        # arrangement entry, or each row of a persist snapshot, on its own).
         may.append(f"a matching row of {target} has a negative multiplicity at {t} before the MFP")
-    return PeekExpectation(target, t, output.rows, errors, tuple(must), tuple(may))
+    if row_errors and kind == "persist" and _stops_early(peek, output.rows):
+        # PEEK-15: a persist peek with a limit may stop reading after offset + limit output rows,
+        # before it reaches the row that errs.
+        may.extend(f"{why} (a replica may stop reading before that row: offset + limit)" for why in row_errors)
+    else:
+        must.extend(row_errors)
+    later = None
+    if kind == "index" and not mfp.is_identity():
+        key_columns = model.export(index_id).key_columns
+        later = _history_mfp_errors(model, index_id, t, key_columns, literals, mfp)
+    return PeekExpectation(target, t, output.rows, errors, tuple(must), tuple(may), later)
+
+
+def _stops_early(peek: command_pb2.ProtoPeek, rows: dict[Row, int]) -> bool:
+    """Does a persist peek's limit let a replica stop reading before it has seen every row?"""
+    finishing = peek.finishing
+    if not finishing.HasField("limit") or finishing.limit < 0:
+        return False
+    good = sum(m for m in rows.values() if m > 0)
+    return good >= finishing.offset + finishing.limit
+
+
+def _history_mfp_errors(
+    model: Model, index_id: str, t: int, key_columns: tuple[int, ...], literals: list[Row], mfp: Mfp
+) -> Callable[[], tuple[str, ...]]:
+    """PEEK-14: an index peek may evaluate its MFP on every row the index holds at any time,
+    before it weighs the row's multiplicity at the peek time (upstream's peek_result_iterator
+    does), so an MFP error on a row that exists only at another time may answer Error."""
+
+    def find() -> tuple[str, ...]:
+        seen: dict[Row, int] = {}
+        for when in model.change_times(index_id, model.as_of(index_id), EMPTY):
+            for r in _match_key(model.contents(index_id, when).rows, key_columns, literals):
+                seen.setdefault(r, 1)
+        erring = mfp.apply_to(Contents(seen)).errors
+        if not erring:
+            return ()
+        return (f"the peek's MFP errors on a row {index_id} holds at another time than {t}: {sorted(erring)}",)
+
+    return find
 
 
 def _below_since(target: str, t: int, since: int) -> PeekExpectation:

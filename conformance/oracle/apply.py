@@ -105,6 +105,7 @@ def _create_dataflow(ctx: Context, it: Iteration, desc: dataflow_pb2.ProtoDatafl
             c.up_to = _frontier(s.sink_desc.up_to) if s.sink_desc.HasField("up_to") else EMPTY
         else:
             c.blob_key = conn.copy_to.blob_key
+            ctx.replica.copy_to_blobs_ever.add(c.blob_key)
         it.collections[gid] = c
     it.model.add_dataflow(desc)
 

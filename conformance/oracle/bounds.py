@@ -3,6 +3,12 @@
 All bounds come from the suite-known storage state (the oracle's `ShardBook`, which the model
 reads): a write by the suite is recorded before the replica can observe it, so a replica can
 never legitimately be ahead of these values.
+
+Two readings of "how far the inputs got" (they differ only for an index imported from a
+dataflow with an `until`): the safety bounds (what a report or an answer may claim) use what
+storage made *final*, where such an import counts as `[]` once its inputs reached the until;
+the liveness bounds (what the replica owes) use what the inputs are *guaranteed* to reach,
+where such an import counts only up to its until (the exporting dataflow owes no more).
 """
 
 from __future__ import annotations
@@ -16,9 +22,18 @@ def input_upper(it: Iteration, c: Collection) -> Frontier:
     return it.model.input_upper(c.id)
 
 
-def progress_bound(it: Iteration, c: Collection) -> Frontier:
-    """FRONT-9 / SUB-10: `max(as_of, input upper)`, capped at `until`."""
-    return min(max(c.as_of, input_upper(it, c)), c.until)
+def progress_bound(it: Iteration, c: Collection) -> Frontier | None:
+    """FRONT-9 / SUB-10: the input upper, capped at `until`; None while the input upper is not
+    beyond `as_of`.
+
+    A replica may hold every report back until its inputs pass `as_of` (upstream suppresses a
+    dataflow's early progress, `render.rs` `suppress_early_progress`, and reports nothing below
+    `as_of`), so no progress is owed before that; once it is owed, it is at least `as_of + 1`.
+    """
+    upper = it.model.owed_upper(c.id)
+    if upper <= c.as_of:
+        return None
+    return min(upper, c.until)
 
 
 def allowed_max(it: Iteration, c: Collection, up_to: Frontier = EMPTY) -> Frontier:
@@ -30,8 +45,14 @@ def allowed_max(it: Iteration, c: Collection, up_to: Frontier = EMPTY) -> Fronti
 
 
 def final_at(it: Iteration, c: Collection, t: int) -> bool:
-    """Spec 0: the contents at `t` are final once the input upper is beyond `min(t, until - 1)`."""
+    """Spec 0: the contents at `t` are final once the input upper is beyond `min(t, until - 1)`
+    (the safety reading: a replica may answer from then on)."""
     return input_upper(it, c) > min(t, c.until - 1)
+
+
+def owed_final_at(it: Iteration, c: Collection, t: int) -> bool:
+    """The liveness reading of `final_at`: from then on an answer about `t` is owed."""
+    return it.model.owed_upper(c.id) > min(t, c.until - 1)
 
 
 def peek_final(ctx: Context, it: Iteration, p: Peek) -> bool:
@@ -39,6 +60,13 @@ def peek_final(ctx: Context, it: Iteration, p: Peek) -> bool:
         return ctx.shards.upper(p.persist_shard) > p.t
     c = it.collections.get(p.target)
     return c is not None and final_at(it, c, p.t)
+
+
+def peek_owed_final(ctx: Context, it: Iteration, p: Peek) -> bool:
+    if p.persist_shard:
+        return ctx.shards.upper(p.persist_shard) > p.t
+    c = it.collections.get(p.target)
+    return c is not None and owed_final_at(it, c, p.t)
 
 
 def cite(

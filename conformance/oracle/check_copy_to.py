@@ -6,7 +6,7 @@ from collections import Counter
 
 from compute_protocol.v1 import response_pb2
 
-from conformance.oracle.bounds import cite, final_at
+from conformance.oracle.bounds import cite, final_at, owed_final_at
 from conformance.oracle.context import Context
 from conformance.oracle.multisets import explain_difference, fmt_multiset
 from conformance.oracle.state import Collection, Iteration, StreamState
@@ -143,7 +143,7 @@ def refresh(ctx: Context, it: Iteration) -> None:
     for c in it.collections.values():
         if c.kind != "copy_to" or not it.ready(c):
             continue
-        owed = not c.live or (ctx.replica.writable and final_at(it, c, c.as_of))
+        owed = not c.live or (ctx.replica.writable and owed_final_at(it, c, c.as_of))
         if not owed:
             continue
         for ss in ctx.active_streams(it):

@@ -35,8 +35,9 @@ def _read(msg: response_pb2.ProtoFrontiersResponse, kind: FrontierKind) -> Front
     return min(elements) if elements else EMPTY
 
 
-def write_bound(ctx: Context, it: Iteration, c: Collection) -> tuple[Frontier, str]:
-    """Where a view's write frontier must get to, and the rule that says so (RO-2/RO-3)."""
+def write_bound(ctx: Context, it: Iteration, c: Collection) -> tuple[Frontier | None, str]:
+    """Where a view's write frontier must get to (None: nowhere yet), and the rule that says so
+    (RO-2/RO-3)."""
     if not ctx.replica.writable:
         return min(max(c.as_of, ctx.shards.upper(c.target_shard)), c.until), "RO-3"
     from_earlier = ctx.replica.writable_iteration is None or ctx.replica.writable_iteration < it.number
@@ -144,7 +145,7 @@ def _owe_progress(ctx: Context, it: Iteration, ss: StreamState, c: Collection) -
         else:
             bound, base = progress_bound(it, c), "FRONT-9"
         reported = ss.frontiers.get((c.id, kind))
-        if reported is not None and reported >= bound:
+        if bound is None or (reported is not None and reported >= bound):
             continue
         rule_id = cite(
             ctx,

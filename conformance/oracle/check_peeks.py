@@ -15,7 +15,7 @@ from operator import itemgetter
 
 from compute_protocol.v1 import response_pb2
 
-from conformance.oracle.bounds import cite, peek_final
+from conformance.oracle.bounds import cite, peek_final, peek_owed_final
 from conformance.oracle.config import classify, describe_window, exceeds, fits, result_size
 from conformance.oracle.context import Context
 from conformance.oracle.describe import short_uuid
@@ -246,12 +246,6 @@ def _judge_error(ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject:
         situation = f"while {_finality(ctx, it, p)}"
     else:
         situation = f"for a final, error-free result of {size} bytes ({fmt_multiset(expected.rows)})"
-    leaked = ctx.replica.earlier_limit
-    if broken == "PEEK-11" and exceeds(size, {leaked}):
-        situation += (
-            f" (a max_result_size of {leaked} from an earlier iteration would explain it, but a new "
-            "iteration behaves as a fresh replica after its own commands, spec 14)"
-        )
     ctx.flag(
         broken,
         ss,
@@ -309,7 +303,7 @@ def refresh(ctx: Context, it: Iteration) -> None:
             continue
         if not it.init_complete:
             continue
-        if not streams or not _owed(it, p):
+        if not streams or not _owed(ctx, it, p):
             continue
         for ss in streams:
             if ctx.obligations.seen(("peek", ss.name, p.uuid)):
@@ -324,10 +318,10 @@ def refresh(ctx: Context, it: Iteration) -> None:
             )
 
 
-def _owed(it: Iteration, p: Peek) -> bool:
+def _owed(ctx: Context, it: Iteration, p: Peek) -> bool:
     if p.cancel_seq is not None or p.t < p.since:
         return True
-    if p.final_seq is None:
+    if p.final_seq is None or not peek_owed_final(ctx, it, p):
         return False
     if p.persist_shard:
         return True

@@ -18,11 +18,14 @@ def on_status(ctx: Context, it: Iteration, ss: StreamState, msg: response_pb2.Pr
     subject = f"status of {gid}"
     c = it.collections.get(gid)
     ctx.exercise("STATUS-1", "RECON-1")
-    if c is None and gid not in it.built:
-        expected = "Status only for collections of this iteration"
-        ctx.flag_not_created(ss, gid, subject, "a Status", "STATUS-1", expected, f"a Status for unknown {gid}")
+    if c is None:
+        # Only exports are collections: an object a dataflow builds has no lifecycle of its own
+        # (upstream reports hydration per export id, `report_operator_hydration`).
+        expected = "Status only for collections (exports) this iteration created"
+        what = f"a Status for {gid}, " + ("an object, not an export" if gid in it.built else "never created")
+        ctx.flag_not_created(ss, gid, subject, "a Status", "STATUS-1", expected, what)
         return
-    if c is not None and ss.finished(c):
+    if ss.finished(c):
         ctx.flag(
             "STATUS-1",
             ss,

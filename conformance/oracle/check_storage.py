@@ -1,4 +1,4 @@
-"""Storage writes by the replica: read-only mode (RO-1) and the view sink's contract (DF-4).
+"""Storage writes by the replica: read-only mode (RO-1, RO-5) and the view sink's contract (DF-4).
 
 Storage events are not on a stream; verdicts about them are attributed to the first stream of
 the current iteration, whose recent messages are the best context there is.
@@ -21,6 +21,11 @@ def on_storage(ctx: Context, it: Iteration | None, ev: StorageEvent) -> None:
         return
     where: StreamState | str = it.streams[0] if it is not None and it.streams else "storage"
     target = ev.shard_id or f"blob {ev.key}"
+    if not ctx.replica.writable and ev.kind == "blob_put" and ev.key in ctx.replica.copy_to_blobs_ever:
+        # A copy-to (of this iteration, or of an earlier one whose write is still in flight) may
+        # write its blob while read-only: upstream's does (RO-5).
+        ctx.exercise("RO-5")
+        return
     ctx.exercise("RO-1")
     if not ctx.replica.writable:
         ctx.flag(

@@ -33,10 +33,10 @@ def on_stream_open(ctx: Context, ev: StreamOpen, model_factory: ModelFactory) ->
         if cur is not None:  # earlier iterations were added when cur began
             ctx.replica.earlier_ids.update(cur.collections)
             ctx.replica.earlier_uuids.update(cur.peeks)
-            if len(cur.config.actual) > 1:  # the last limit an earlier iteration set explicitly
-                ctx.replica.earlier_limit = cur.config.actual[-1][1]
         ctx.exercise("CREATE-2")
         it = Iteration(ev.epoch, len(ctx.iterations) + 1, model_factory(ctx.shards))
+        if cur is not None:
+            it.config.carried = cur.config.final() - {None}  # CONFIG-3: parameters may survive
         if cur is not None:
             _supersede(ctx, cur, ev.stream)
         ctx.iterations.append(it)

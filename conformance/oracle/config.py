@@ -54,6 +54,10 @@ class ConfigTimeline:
 
     actual: list[tuple[int, Limit]] = field(default_factory=lambda: [(0, None)])
     reset: list[tuple[int, Limit]] = field(default_factory=lambda: [(0, None)])
+    carried: set[Limit] = field(default_factory=set)
+    """Values an earlier iteration left, which may still be in effect until this iteration sets
+    the field itself: a replica may keep its parameters across a reconnect (upstream's compute
+    state survives reconciliation) or start from the defaults (spec 12)."""
 
     def apply(self, seq: int, params: command_pb2.ProtoComputeParameters) -> None:
         if params.HasField("max_result_size"):
@@ -74,7 +78,19 @@ class ConfigTimeline:
         """Every value in effect at some moment in `[start, end]`."""
         values = {self.value_at(start, reading)}
         values.update(v for s, v in self._series(reading) if start < s <= end)
+        if self.carried and start < self._first_set():
+            values |= self.carried
         return values
+
+    def _first_set(self) -> float:
+        """The moment this iteration first set the field (a carried value ends there)."""
+        return self.actual[1][0] if len(self.actual) > 1 else float("inf")
+
+    def final(self) -> set[Limit]:
+        """The values that may be in effect when the iteration ends (carried to the next one)."""
+        if len(self.actual) > 1:
+            return {self.actual[-1][1]}
+        return {None} | self.carried
 
 
 def classify(
@@ -89,7 +105,7 @@ def classify(
     """None if the answer is acceptable, else the rule its only explanation breaks."""
     if explains(timeline.window(start, end)):
         return None
-    if explains({timeline.value_at(request_seq)}):
+    if explains(timeline.window(request_seq, request_seq)):
         return "CONFIG-1"
     if explains(timeline.window(start, end, "reset")):
         return "CONFIG-2"

@@ -28,7 +28,7 @@ _CHECKED_BY_KIND: dict[str, tuple[str, ...]] = {
     "create_dataflow": ("DF-1", "MULTI-1"),
     "schedule": ("DF-3", "STAGE-5", "MULTI-1"),
     "allow_compaction": ("COMPACT-1", "STAGE-5", "MULTI-1"),
-    "peek": ("STAGE-5", "MULTI-1"),
+    "peek": ("STAGE-5", "PEEK-16", "MULTI-1"),
     "cancel_peek": ("MULTI-1",),
     "initialization_complete": ("MULTI-1",),
     "allow_writes": ("RO-4", "MULTI-1"),
@@ -285,5 +285,7 @@ def _validate_peek(ctx: Context, it: Iteration, p: command_pb2.ProtoPeek, fail: 
         shard = p.persist.metadata.shard_id
         if not shard:
             raise fail("STAGE-5", "a persist peek names a shard")
+        if p.finishing.HasField("limit") and p.finishing.order_by:
+            raise fail("PEEK-16", "a persist peek with a limit carries no order_by (spec 8.1, A10)")
     else:
         raise fail("STAGE-4", "Peek needs a target")

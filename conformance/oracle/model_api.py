@@ -50,7 +50,13 @@ class ModelLike(Protocol):
 
     def shard_contents(self, shard_id: str, t: int) -> Contents: ...
 
-    def input_upper(self, collection_id: GlobalId) -> Frontier: ...
+    def input_upper(self, collection_id: GlobalId) -> Frontier:
+        """How far storage made the inputs final (safety bounds: FRONT-10, PEEK-6, SUB-6)."""
+        ...
+
+    def owed_upper(self, collection_id: GlobalId) -> Frontier:
+        """How far the inputs are guaranteed to progress (liveness bounds: FRONT-9, PEEK-2, SUB-10)."""
+        ...
 
     def change_times(self, collection_id: GlobalId, lower: int, upper: Frontier) -> list[int]: ...
 
@@ -93,6 +99,9 @@ class ModelAdapter:
 
     def input_upper(self, collection_id: GlobalId) -> Frontier:
         return int(self._model.input_upper(collection_id))
+
+    def owed_upper(self, collection_id: GlobalId) -> Frontier:
+        return int(self._model.owed_upper(collection_id))
 
     def change_times(self, collection_id: GlobalId, lower: int, upper: Frontier) -> list[int]:
         return list(self._model.change_times(collection_id, lower, upper))

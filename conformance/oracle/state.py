@@ -123,6 +123,8 @@ class StreamState:
     probe_rule: str = ""  # the robustness rule that probe tests (check_probes), if any
     probe_kind: str = ""  # the kind of the probing command
     probe_ids: set[str] = field(default_factory=set)  # ids/uuids a TRANS-5 probe named
+    probe_acceptable: bool = False  # the probed command may also be accepted (the stream then stays open)
+    writable_before_probe: tuple[bool, int | None, int | None] | None = None  # restored if the probe is refused
     after_probe: str = ""  # a probe ended the previous iteration: this stream shows it is served
     recent: deque[Line] = field(default_factory=lambda: deque(maxlen=12))  # formatted when quoted
     received: Counter[str] = field(default_factory=Counter)  # responses by kind ("what arrived", summarized)
@@ -223,5 +225,5 @@ class ReplicaKnowledge:
     instance_config: bytes = b""
     last_epoch: Epoch | None = None
     mv_targets_ever: set[str] = field(default_factory=set)
-    earlier_limit: int | None = None  # the last max_result_size an earlier iteration set
+    copy_to_blobs_ever: set[str] = field(default_factory=set)  # blob keys of copy-tos of any iteration
     after_probe: str = ""  # the rule of a probe whose stream ended; the next iteration must be served

@@ -3,7 +3,8 @@
 A rule is `passed` (with how often its check ran where it could have failed), `failed`
 (with the first violation), `not_exercised`, `known_failing`, `unexpected_pass` (listed as
 known-failing but passed: strict, fails the run), `warning` (a SHOULD broken),
-`not_applicable` (only features the replica does not declare could exercise it), or not
+`not_applicable` (only features the replica does not declare could exercise it, or only a
+response the replica may omit and never sent: `OPTIONAL_RESPONSES`), or not
 graded here: `controller` (CTRL rules bind the suite) and `permission` (MAY rules, which the
 suite accepts both ways). Robustness rules (TRANS-4, TRANS-5: SHOULD) are graded like every
 SHOULD rule, from the probes of `conformance/suite/test_robustness.py`.
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from conformance.report import coverage
 from conformance.report.results import RunResults
 from conformance.report.verdict import SessionEnd, Verdict, decide
 from conformance.rules.read_only import NEEDS_FRESH_REPLICA
@@ -30,6 +32,11 @@ GRADED = (
     "not_applicable",
 )
 UNGRADED = ("controller", "permission")
+
+OPTIONAL_RESPONSES = {"STATUS-1": "STATUS-2", "STATUS-3": "STATUS-2"}
+"""Rules that judge only a response the replica may omit, and the MAY rule whose check counts
+such a response: a replica that never sent one (no `Status` at all, STATUS-2) cannot exercise
+them, and that is no gap in a full run."""
 
 
 class RuleLike(Protocol):
@@ -60,6 +67,8 @@ class RuleLine:
     test: str = ""
     artifact: str = ""
     reason: str = ""  # why a rule was not exercised, when the run knows (and does not hold it against the replica)
+    rerun: str = ""  # the shell command that runs the first violation again
+    check: str = ""  # the shell command that re-judges its history offline
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -127,6 +136,8 @@ class Report:
             "replica_deaths": self.results.replica_deaths,
             "stopped": self.results.stopped,
             "rules": [line.to_json() for line in self.lines],
+            "timings": {"tests": self.results.timings, "machines": self.results.machines},
+            "data_edges": coverage.to_json(self.results.coverage, i.capabilities),
         }
 
 
@@ -138,7 +149,15 @@ def build_report(
     end: SessionEnd | None = None,
 ) -> Report:
     lines = [_line(r, titles.get(r.section, ""), results, info) for r in rules]
-    verdict = decide(lines, results, profile=info.profile, full_run=info.full_run, strict=info.strict, end=end)
+    verdict = decide(
+        lines,
+        results,
+        profile=info.profile,
+        full_run=info.full_run,
+        strict=info.strict,
+        end=end,
+        capabilities=info.capabilities,
+    )
     return Report(info, lines, results, verdict)
 
 
@@ -157,6 +176,7 @@ def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> Rul
     first = results.first.get(rule.id)
     if first is not None:
         line.first_violation, line.test, line.artifact = first.text, first.test, first.artifact
+        line.rerun, line.check = first.rerun, first.check
     if rule.level == "CTRL":
         line.status = "controller"
     elif rule.level == "MAY":
@@ -166,10 +186,17 @@ def _line(rule: RuleLike, title: str, results: RunResults, info: RunInfo) -> Rul
             line.status = "warning"
         else:
             line.status = "known_failing" if rule.id in info.known_failing else "failed"
-    elif not info.capabilities.applicable(rule.id):
+    elif not info.capabilities.applicable(rule.id) or _never_triggered(rule.id, line, results):
         line.status = "not_applicable"
     elif line.exercised:
         line.status = "unexpected_pass" if rule.id in info.known_failing else "passed"
     elif rule.id in NEEDS_FRESH_REPLICA and results.fresh_unavailable:
         line.reason = results.fresh_unavailable
     return line
+
+
+def _never_triggered(rule_id: str, line: RuleLine, results: RunResults) -> bool:
+    """A rule of an optional response that the replica never sent (OPTIONAL_RESPONSES)."""
+    trigger = OPTIONAL_RESPONSES.get(rule_id)
+    return trigger is not None and not line.exercised and not results.exercised.get(trigger)
+

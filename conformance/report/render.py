@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from conformance.report import coverage
 from conformance.report.build import Report, RuleLine
 
 _MARK = {
@@ -59,8 +60,11 @@ def markdown(report: Report) -> str:
             out += [f"### {x.id} ({x.level}, {_MARK[x.status]})", "", f"- test: `{x.test}`"]
             if x.artifact:
                 out.append(f"- replay: `{x.artifact}`")
+            if x.rerun or x.check:
+                out += ["", "```bash", *(c for c in (x.rerun, x.check) if c), "```"]
             out += ["", "```", x.first_violation.rstrip(), "```", ""]
-    out += ["", "## Rules", ""]
+    out += ["", *coverage.markdown_lines(report.results.coverage, i.capabilities)]
+    out += ["## Rules", ""]
     for (section, title), group in groupby(report.lines, key=lambda x: (x.section, x.section_title)):
         out += [
             f"### {section}. {title}",
@@ -108,6 +112,7 @@ def terminal_table(report: Report) -> list[str]:
         for x in attention:
             detail = _one_line(x.first_violation, 100) if x.first_violation else f"exercised {x.exercised}x"
             lines.append(f"  {x.id:<{width}}  {_MARK[x.status]:<15} {detail}")
+    lines += coverage.terminal_lines(report.results.coverage, report.info.capabilities)
     sections = _section_summary(report.lines)
     lines.append("by section: " + "  ".join(sections))
     lines += report.results.notes

@@ -17,9 +17,11 @@ class FirstViolation:
     text: str  # the oracle's explanation, rule id first
     test: str  # the pytest node id that saw it
     artifact: str = ""  # replay file written for it, if any
+    rerun: str = ""  # the shell command that runs it again (a replay of the saved steps, or the test)
+    check: str = ""  # the shell command that re-judges its saved history offline
 
     def to_json(self) -> dict[str, str]:
-        return {"text": self.text, "test": self.test, "artifact": self.artifact}
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -43,19 +45,24 @@ class RunResults:
     targets: list[str] = field(default_factory=list)  # replica(s) the worker talked to
     full_run: bool = True  # every suite test file collected whole, nothing deselected
     notes: list[str] = field(default_factory=list)  # lines for the terminal summary (e.g. replay outcomes)
+    machines: list[dict[str, Any]] = field(default_factory=list)  # per machine test: MachineStats.to_json()
+    timings: dict[str, float] = field(default_factory=dict)  # suite test node id -> seconds its call took
+    coverage: Counter[str] = field(default_factory=Counter)  # data-edge cell -> judged values through it
 
     def add_exercised(self, counts: Counter[str] | dict[str, int]) -> None:
         self.exercised.update(counts)
 
-    def add_violation(self, rule_id: str, text: str, test: str, artifact: str = "") -> None:
+    def add_violation(
+        self, rule_id: str, text: str, test: str, artifact: str = "", *, rerun: str = "", check: str = ""
+    ) -> None:
         self.violations[rule_id] += 1
         if rule_id not in self.first:
-            self.first[rule_id] = FirstViolation(text, test, artifact)
+            self.first[rule_id] = FirstViolation(text, test, artifact, rerun, check)
 
-    def add_warning(self, rule_id: str, text: str, test: str) -> None:
+    def add_warning(self, rule_id: str, text: str, test: str, *, rerun: str = "", check: str = "") -> None:
         self.warnings[rule_id] += 1
         if rule_id not in self.first:
-            self.first[rule_id] = FirstViolation(text, test)
+            self.first[rule_id] = FirstViolation(text, test, rerun=rerun, check=check)
 
     def add_unjudged(self, notes: list[str], limit: int = 10) -> None:
         """Situations the oracle could not judge, shown (a few) in the terminal summary."""
@@ -75,6 +82,7 @@ class RunResults:
 
     def merge(self, other: RunResults) -> None:
         self.exercised.update(other.exercised)
+        self.coverage.update(other.coverage)
         self.violations.update(other.violations)
         self.warnings.update(other.warnings)
         for rule_id, v in other.first.items():
@@ -93,6 +101,8 @@ class RunResults:
         self.fresh_unavailable = self.fresh_unavailable or other.fresh_unavailable
         self.stopped = self.stopped or other.stopped
         self.targets.extend(t for t in other.targets if t not in self.targets)
+        self.machines.extend(other.machines)
+        self.timings.update(other.timings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +125,9 @@ class RunResults:
             "targets": self.targets,
             "full_run": self.full_run,
             "notes": self.notes,
+            "machines": self.machines,
+            "timings": self.timings,
+            "coverage": dict(self.coverage),
         }
 
     @staticmethod
@@ -139,4 +152,7 @@ class RunResults:
             targets=list(data.get("targets", [])),
             full_run=data.get("full_run", True),
             notes=list(data.get("notes", [])),
+            machines=list(data.get("machines", [])),
+            timings=dict(data.get("timings", {})),
+            coverage=Counter(data.get("coverage", {})),
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.report.build import Report, RunInfo, build_report
+from conformance.report.html import html_report
 from conformance.report.junit import append_rule_suite
 from conformance.report.render import markdown, terminal_table
 from conformance.report.verdict import SessionEnd
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 JSON_NAME = "conformance-report.json"
 MD_NAME = "conformance-report.md"
+HTML_NAME = "conformance-report.html"
 
 
 def _seed(config: pytest.Config, derandomized: bool, database: str = "") -> str:
@@ -79,11 +81,12 @@ def write_report(artifacts: Path, report: Report) -> None:
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / JSON_NAME).write_text(json.dumps(report.to_json(), indent=2) + "\n")
     (artifacts / MD_NAME).write_text(markdown(report))
+    (artifacts / HTML_NAME).write_text(html_report(report), encoding="utf-8")
 
 
 def clear_report(artifacts: Path) -> None:
     """Remove an earlier run's report, so that a run refused early never leaves a stale PASS behind."""
-    for name in (JSON_NAME, MD_NAME):
+    for name in (JSON_NAME, MD_NAME, HTML_NAME):
         with contextlib.suppress(OSError):
             (artifacts / name).unlink()
 
@@ -100,7 +103,7 @@ def terminal_summary(state: ConformanceState, tr: Any) -> None:
     tr.write_sep("=", "compute-protocol conformance")
     for line in terminal_table(report):
         tr.write_line(line)
-    tr.write_line(f"report: {state.settings().artifacts / MD_NAME} (and {JSON_NAME})")
+    tr.write_line(f"report: {state.settings().artifacts / MD_NAME} (and {JSON_NAME}, {HTML_NAME})")
 
 
 def append_junit(state: ConformanceState) -> None:

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from conformance.report import coverage
 from conformance.report.results import RunResults
+from conformance.session.capabilities import Capabilities
 
 EXIT_PASS: Final = 0
 EXIT_FAIL: Final = 1
@@ -29,7 +31,7 @@ EXIT_CODES: Final[dict[int, str]] = {
     EXIT_FAIL: (
         "FAIL: the replica broke a MUST rule (or a SHOULD rule with --conformance-strict), died, "
         "became unreachable or silent, could not be started, or a test failed; also a known-failing "
-        "rule that passed and a full run that left a MUST rule unexercised"
+        "rule that passed and a full run that left a MUST rule or a data-edge cell unexercised"
     ),
     EXIT_INCOMPLETE: (
         "ERROR: the run was cut short before it found a failure (the whole-run deadline, "
@@ -74,9 +76,10 @@ class LineLike(Protocol):
 class Reason:
     kind: str  # one of KINDS
     text: str
+    rules: tuple[str, ...] = ()  # the rules it blames, if any (the JUnit rule cases fail exactly these)
 
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "text": self.text}
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, **({"rules": list(self.rules)} if self.rules else {})}
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,14 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.word == "PASS"
+
+    def blamed(self) -> dict[str, Reason]:
+        """Each rule the verdict holds against the replica, with the (first) reason that does."""
+        out: dict[str, Reason] = {}
+        for reason in self.reasons:
+            for rule_id in reason.rules:
+                out.setdefault(rule_id, reason)
+        return out
 
     def headline(self) -> str:
         """`PASS`, or `FAIL - reason; reason`: the one line every output starts its verdict with."""
@@ -119,10 +130,11 @@ def decide(
     full_run: bool,
     strict: bool,
     end: SessionEnd | None = None,
+    capabilities: Capabilities | None = None,
 ) -> Verdict:
     """The verdict of a run from its rule lines, its counted results and how the session ended."""
     end = end or SessionEnd()
-    reasons = _reasons(lines, results, profile, full_run, strict, end)
+    reasons = _reasons(lines, results, profile, full_run, strict, end, capabilities or Capabilities())
     if not reasons:
         return Verdict("PASS", EXIT_PASS)
     kinds = {r.kind for r in reasons}
@@ -131,7 +143,13 @@ def decide(
 
 
 def _reasons(
-    lines: Sequence[LineLike], results: RunResults, profile: str, full_run: bool, strict: bool, end: SessionEnd
+    lines: Sequence[LineLike],
+    results: RunResults,
+    profile: str,
+    full_run: bool,
+    strict: bool,
+    end: SessionEnd,
+    capabilities: Capabilities,
 ) -> list[Reason]:
     out: list[Reason] = []
     if end.usage_error:
@@ -140,11 +158,11 @@ def _reasons(
         out.append(Reason("replica", problem))
     failed = [x.id for x in lines if x.status == "failed"]
     if failed:
-        out.append(Reason("violation", f"MUST rule(s) violated: {', '.join(failed)}"))
+        out.append(Reason("violation", f"MUST rule(s) violated: {', '.join(failed)}", tuple(failed)))
     if strict:
         warned = [x.id for x in lines if x.status == "warning"]
         if warned:
-            out.append(Reason("strict", f"SHOULD rule(s) violated in strict mode: {', '.join(warned)}"))
+            out.append(Reason("strict", f"SHOULD rule(s) violated in strict mode: {', '.join(warned)}", tuple(warned)))
     if results.unexplained:
         first = results.unexplained[0]
         more = f" (and {len(results.unexplained) - 1} more)" if len(results.unexplained) > 1 else ""
@@ -152,12 +170,16 @@ def _reasons(
     stale = [x.id for x in lines if x.status == "unexpected_pass"]
     if stale:
         text = f"known-failing rule(s) passed (remove them from the list): {', '.join(stale)}"
-        out.append(Reason("known_failing", text))
+        out.append(Reason("known_failing", text, tuple(stale)))
     finished = not (results.replica_deaths or results.cut_short or end.interrupted)
     if full_run and finished:  # coverage is judged only on a run that ran to its end
         missing = [x.id for x in lines if x.status == "not_exercised" and x.level == "MUST" and not x.reason]
         if missing:
-            out.append(Reason("coverage", f"MUST rule(s) not exercised by a full {profile} run: {', '.join(missing)}"))
+            text = f"MUST rule(s) not exercised by a full {profile} run: {', '.join(missing)}"
+            out.append(Reason("coverage", text, tuple(missing)))
+        cells = ", ".join(c.id for c in coverage.unexercised(results.coverage, capabilities))
+        if cells and results.coverage:  # (a run that judged no data at all fails on its MUST rules)
+            out.append(Reason("coverage", f"data-edge cell(s) not exercised by a full {profile} run: {cells}"))
     if results.suite_errors or end.internal_error:
         errors = list(results.suite_errors) or ["pytest reported an internal error (see the output above)"]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -32,4 +32,16 @@ RULES: tuple[Rule, ...] = (
         upstream=("R84",),
         observed_by="an answer that only a reset-to-default explains",
     ),
+    Rule(
+        id="CONFIG-3",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "Until a connection sets a parameter, the value an earlier connection left may still be "
+            "in effect, or the default."
+        ),
+        upstream=("R83", "R92", "U6"),
+        observed_by="the suite accepts answers that either value explains",
+    ),
 )

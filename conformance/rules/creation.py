@@ -59,6 +59,9 @@ RULES: tuple[Rule, ...] = (
             "keeps serving connections that bring its own config."
         ),
         upstream=("R19", "R22"),
-        observed_by="the suite never sends another config (CREATE-3), so it accepts both ways",
+        observed_by=(
+            "a deliberate probe (test_robustness) sends another timely config: the suite accepts the "
+            "stream served or ended with `FAILED_PRECONDITION`, and then wants the next connection served"
+        ),
     ),
 )

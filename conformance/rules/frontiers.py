@@ -106,9 +106,9 @@ RULES: tuple[Rule, ...] = (
         section=SECTION,
         summary=(
             "The frontiers of a live, scheduled collection keep up with its inputs: once "
-            "initialization is complete, each kind eventually reaches at least `max(as_of, input "
-            "upper)` (capped at `until` when `until` is set), and `[]` when that is `[]`. For a "
-            "materialized view the write frontier follows RO-3 instead."
+            "initialization is complete and the owed upper is beyond `as_of`, each kind eventually "
+            "reaches at least the owed upper (capped at `until` when `until` is set), and `[]` when "
+            "that is `[]`. For a materialized view the write frontier follows RO-3 instead."
         ),
         upstream=("R29", "R30", "R44"),
         observed_by="some kind stays below that bound after the patience budget",
@@ -134,5 +134,29 @@ RULES: tuple[Rule, ...] = (
         summary="A report may repeat a value already reported.",
         upstream=("R37", "A15"),
         observed_by="the suite accepts equal reports",
+    ),
+    Rule(
+        id="FRONT-12",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "While a collection's input upper is not beyond its `as_of`, the replica may report "
+            "nothing for it (and send no subscribe batch for it), or report `as_of`."
+        ),
+        upstream=("R36", "U1"),
+        observed_by="nothing is owed before the inputs pass `as_of` (FRONT-9, SUB-10)",
+    ),
+    Rule(
+        id="FRONT-13",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "Once a dataflow's inputs have reached its `until`, its frontiers may advance to `[]`; a "
+            "dataflow importing its index may follow it to `[]`, and answer peeks at any later time."
+        ),
+        upstream=("R33", "U5"),
+        observed_by="the input upper counts such an import as `[]` (section 0)",
     ),
 )

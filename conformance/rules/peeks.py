@@ -113,8 +113,9 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "A peek whose target holds errors, or a negative multiplicity, at `t`, or whose MFP "
-            "errors on a matching row, is answered `Error`."
+            "A peek whose target holds errors at `t`, whose MFP errors on a matching row, or whose "
+            "MFP output holds a negative multiplicity at `t`, is answered `Error` (unless PEEK-15 "
+            "lets a persist peek stop before that row)."
         ),
         upstream=("R57", "R59"),
         observed_by="`Rows` for such a peek",
@@ -124,7 +125,10 @@ RULES: tuple[Rule, ...] = (
         level="MUST",
         kind="safety",
         section=SECTION,
-        summary="`Error` only when a condition of 8.2 holds.",
+        summary=(
+            "`Error` only when a condition of 8.2 holds, or one that 8.2 lists as also permitting "
+            "`Error`."
+        ),
         upstream=("R57",),
         observed_by="`Error` for a peek with none of the conditions",
     ),
@@ -148,5 +152,43 @@ RULES: tuple[Rule, ...] = (
         ),
         upstream=("R63", "B13"),
         observed_by="`Error` for a peek whose only cause is a compaction sent after it",
+    ),
+    Rule(
+        id="PEEK-14",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "An index peek may evaluate its MFP on every row the index holds at any time before it "
+            "weighs the row's multiplicity at `t`: an MFP error on a row that exists only at another "
+            "time may then answer `Error`."
+        ),
+        upstream=("R57", "U2"),
+        observed_by="the suite accepts `Error` for such a peek, and `Rows`",
+    ),
+    Rule(
+        id="PEEK-15",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "A persist peek with a limit may stop reading after `offset + limit` output rows, taken "
+            "in any order (PEEK-16): the rows it did not read need not make the answer `Error` (MFP "
+            "errors, negative multiplicities)."
+        ),
+        upstream=("R61", "A10", "U7"),
+        observed_by="the suite accepts `Rows` and `Error` for such a peek",
+    ),
+    Rule(
+        id="PEEK-16",
+        level="CTRL",
+        kind="controller",
+        section=SECTION,
+        summary=(
+            "A persist peek with a limit carries no `order_by` (upstream's controller sends a limit "
+            "to a persist target only on its fast path for unordered limits)."
+        ),
+        upstream=("R61", "A10"),
+        observed_by="n/a",
     ),
 )

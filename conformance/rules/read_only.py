@@ -17,8 +17,8 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "Until it is writable, the replica changes nothing in storage: no `CompareAndAppend`,"
-            " no `PutBlob`."
+            "Until it is writable, the replica changes nothing in storage: no `CompareAndAppend`, and"
+            " no `PutBlob` but a copy-to's (RO-5)."
         ),
         upstream=("R88",),
         observed_by="a write by the replica while no connection has sent `AllowWrites`",
@@ -62,5 +62,17 @@ RULES: tuple[Rule, ...] = (
         ),
         upstream=("R91", "A1"),
         observed_by="n/a",
+    ),
+    Rule(
+        id="RO-5",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "A copy-to may write its blob and answer while the replica is read-only, or wait for "
+            "`AllowWrites` (or its drop)."
+        ),
+        upstream=("R88", "U8"),
+        observed_by="the suite owes an answer only once the replica is writable (COPY-3), and accepts an earlier one",
     ),
 )

@@ -54,7 +54,7 @@ RULES: tuple[Rule, ...] = (
             "The controller's replay follows the order above, never repeats a `CancelPeek`, "
             "re-sends only peeks it still wants answered, and never lowers an `as_of`."
         ),
-        upstream=("R7", "R17", "3.2"),
+        upstream=("R7", "R17", "H1"),
         observed_by="n/a",
     ),
 )

@@ -17,7 +17,8 @@ class Rule:
     """A rule as the spec states it.
 
     `section` is the spec section number (the module the rule lives in), `upstream` names the
-    upstream rules (R1..R99), ambiguities (A1..A24) or bugs (B1..) it derives from, and
+    upstream rules (R1..R99), ambiguities (A1..A24), behaviours of upstream's replica (U1..,
+    docs/upstream.md) or bugs (B1..) it derives from, and
     `observed_by` says how a controller sees a violation, so that a verdict can explain itself.
     """
 

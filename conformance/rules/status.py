@@ -14,9 +14,9 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "A `Status` names a collection that the current iteration created and that has not "
-            "*finished*: an index or view finishes when all three kinds were reported `[]`, a "
-            "subscribe with its final batch or `DroppedAt`, a copy-to with its answer."
+            "A `Status` names a collection (an export) that the current iteration created and that "
+            "has not *finished*: an index or view finishes when all three kinds were reported `[]`, a"
+            " subscribe with its final batch or `DroppedAt`, a copy-to with its answer."
         ),
         upstream=("R81", "A13"),
         observed_by="a status for an unknown or finished collection",

@@ -76,12 +76,15 @@ RULES: tuple[Rule, ...] = (
         kind="safety",
         section=SECTION,
         summary=(
-            "A batch whose interval contains a time at which the collection holds errors carries "
-            "`error` instead of updates; an `error` batch needs such a time, a size over "
-            "`max_result_size`, or an earlier `error` batch of the same subscribe (SUB-8)."
+            "A batch whose interval contains a time at which the subscribe's error updates are not "
+            "empty carries `error` instead of updates: a time at which the collection's errors "
+            "change, or `as_of` when the collection holds errors there and the subscribe has "
+            "`with_snapshot`. An `error` batch needs such a time, a time at which the collection "
+            "holds errors, a size over `max_result_size`, or an earlier `error` batch of the same "
+            "subscribe (SUB-8)."
         ),
         upstream=("R73", "B21"),
-        observed_by="an `updates` batch over errors, or an unexplained `error` batch",
+        observed_by="an `updates` batch over error updates, or an unexplained `error` batch",
     ),
     Rule(
         id="SUB-8",
@@ -109,9 +112,9 @@ RULES: tuple[Rule, ...] = (
         kind="liveness",
         section=SECTION,
         summary=(
-            "A live subscribe keeps up with its inputs: batches eventually cover every time below"
-            " `max(as_of, input upper)` (capped at `until` when set), and once that bound reaches"
-            " `up_to` (or `[]`) a batch with `upper = []` ends it."
+            "A live subscribe keeps up with its inputs: once the owed upper is beyond `as_of`, "
+            "batches eventually cover every time below it (capped at `until` when set), and once that"
+            " bound reaches `up_to` (or `[]`) a batch with `upper = []` ends it."
         ),
         upstream=("R30", "R70"),
         observed_by="the chain's upper stays below the bound after the patience budget",
@@ -161,5 +164,18 @@ RULES: tuple[Rule, ...] = (
         summary="No `SubscribeResponse` for an id that is not a subscribe of the current iteration.",
         upstream=("R72",),
         observed_by="a response for any other id (ids of earlier iterations: RECON-1)",
+    ),
+    Rule(
+        id="SUB-15",
+        level="MAY",
+        kind="permission",
+        section=SECTION,
+        summary=(
+            "Without `with_snapshot`, errors the collection already holds at `as_of` may be left out:"
+            " the subscribe may send `updates` batches until its errors change, or carry `error` at "
+            "once."
+        ),
+        upstream=("R69", "R73", "U3"),
+        observed_by="the suite accepts both (SUB-7)",
     ),
 )

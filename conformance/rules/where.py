@@ -3,7 +3,10 @@
 `python -m conformance rules PEEK-1` shows it, so that a replica author who meets a verdict can
 go from the rule to the code that judged it and to a scenario that shows the rule at work.
 The places are read from the code (every string literal equal to the rule id inside the oracle
-and the suite's tests) rather than kept in a table, so they cannot go stale.
+and the suite's tests) rather than kept in a table, so they cannot go stale. The mutants and
+legal variants of the reference replica that exercise a rule come from `evidence.json`, which
+the project's tests generate from the replica's registries and keep current (the suite never
+imports the replica).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
+EVIDENCE = Path(__file__).resolve().parent / "evidence.json"
 CHECK_DIRS = ("oracle", "suite", "driver")
 
 
@@ -63,3 +67,23 @@ def scenarios_for(rule_id: str, folder: Path | None = None) -> list[str]:
         if isinstance(data, dict) and rule_id in data.get("rules", ()):
             names.append(path.stem)
     return names
+
+
+@cache
+def _evidence() -> dict[str, dict[str, list[dict[str, str]]]]:
+    try:
+        data = json.loads(EVIDENCE.read_text())
+    except (OSError, ValueError):
+        return {}
+    rules = data.get("rules", {}) if isinstance(data, dict) else {}
+    return rules if isinstance(rules, dict) else {}
+
+
+def mutants_for(rule_id: str) -> list[dict[str, str]]:
+    """The faults of the mutant zoo that break the rule (name, description, the real bug's entry)."""
+    return list(_evidence().get(rule_id, {}).get("faults", []))
+
+
+def variants_for(rule_id: str) -> list[dict[str, str]]:
+    """The legal variants of the reference replica that take the rule's other branch or exercise it."""
+    return list(_evidence().get(rule_id, {}).get("variants", []))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -41,7 +42,7 @@ class FailureRecord:
     findings: list[Finding] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
     error: str = ""  # a failure that is not an oracle finding (expectation, wait, stream...)
-    intermittent: bool = False  # Hypothesis could not reproduce it (Flaky)
+    intermittent: bool = False  # observed once, but its steps did not fail again when replayed
     rerun: bool = False  # not steps (a robustness probe): reproduced by running the test again
 
 
@@ -121,13 +122,22 @@ def rerun_command(config: pytest.Config, test_id: str) -> str:
     return shlex.join([*_target_argv(config), test_id])
 
 
+def check_command(history_path: Path) -> str:
+    """The command that re-judges a saved history offline, with the interpreter that ran the suite."""
+    return shlex.join([sys.executable, "-m", "conformance", "check", str(history_path)])
+
+
 def _target_argv(config: pytest.Config) -> list[str]:
+    """pytest as this run started it: the same interpreter (`pytest` alone may not be on PATH
+    outside the venv), the plugin named when it is not installed, and the options that decide
+    the verdict (target, TLS, profile and its overrides, strictness)."""
     from conformance.session.plugin import state_of
+    from conformance.session.profiles import PROFILES
 
     s = state_of(config).settings()
-    argv = ["pytest"]
+    argv = [sys.executable, "-m", "pytest"]
     if config.pluginmanager.get_plugin("compute_conformance") is None:
-        argv = ["python", "-m", "pytest", "-p", "conformance.session.plugin"]  # running from a checkout
+        argv += ["-p", "conformance.session.plugin"]  # running from a checkout
     if s.replica_addr:
         argv += ["--replica-addr", s.replica_addr]
     elif s.replica_pool:
@@ -145,9 +155,31 @@ def _target_argv(config: pytest.Config) -> list[str]:
         if value is not None:
             argv += [opt, str(value)]
     argv += ["--conformance-profile", s.profile.name]
+    named = PROFILES.get(s.profile.name)
+    if named is not None and s.profile.patience != named.patience:  # a liveness verdict depends on it
+        argv += ["--conformance-patience", f"{s.profile.patience:g}"]
+    artifacts = config.getoption("conformance_artifacts", default=None)
+    if artifacts:
+        argv += ["--conformance-artifacts", str(artifacts)]
     if s.strict:
         argv.append("--conformance-strict")
     return argv
+
+
+def _commands(
+    request: pytest.FixtureRequest, worker: Any, record: FailureRecord, replay_path: Path, history_path: Path
+) -> tuple[str, str]:
+    """The commands a failure message ends with, ready to paste into a shell: the one that runs it
+    again (a replay of the saved steps, or the test itself for a probe; none from a replay run,
+    which is that command already), and the one that re-judges its history offline."""
+    rerun = ""
+    if getattr(worker.settings, "replay", None) is None:
+        if record.rerun:
+            rerun = rerun_command(request.config, f"{request.node.path}::{request.node.name}")
+        elif replay_path.exists():
+            rerun = replay_command(request.config, replay_path)
+    check = check_command(history_path) if record.history else ""
+    return rerun, check
 
 
 def judged(worker: Any, test_id: str, kind: str, text: str = "") -> None:
@@ -184,11 +216,13 @@ def fail(
     replay_path, history_path = write_artifacts(
         worker.artifacts, test_id, record, getattr(worker, "budget", None), replay_file=not replaying
     )
+    rerun, check = _commands(request, worker, record, replay_path, history_path)
     for f in record.findings:
         if f.level == "MUST":
-            worker.results.add_violation(f.rule_id, f.text, test_id, "" if replaying else str(replay_path))
+            artifact = "" if replaying else str(replay_path)
+            worker.results.add_violation(f.rule_id, f.text, test_id, artifact, rerun=rerun, check=check)
         else:
-            worker.results.add_warning(f.rule_id, f.text, test_id)
+            worker.results.add_warning(f.rule_id, f.text, test_id, rerun=rerun, check=check)
     if death and replica_problem:
         worker.results.add_replica_problem(death)
     must = [f for f in record.findings if f.level == "MUST"]
@@ -202,7 +236,10 @@ def fail(
     if death:
         lines.append(death)
     if record.intermittent:
-        lines.append("INTERMITTENT: the violation below did not reproduce when Hypothesis replayed the example.")
+        lines.append(
+            "INTERMITTENT: the failure below was observed once (with the full patience), but its steps did not "
+            "fail again when the suite replayed them."
+        )
     lines += [f.text for f in record.findings] or [record.error or "failed without a recorded violation"]
     if record.error and record.findings:
         lines.append(record.error)
@@ -213,13 +250,15 @@ def fail(
     if replaying:
         lines.append(f"replayed: {worker.settings.replay}")
     elif record.rerun:
-        lines.append(f"re-run:  {rerun_command(request.config, f'{request.node.path}::{request.node.name}')}")
+        lines.append(f"re-run:  {rerun}")
     elif replay_path.exists():
-        lines.append(f"replay:  {replay_command(request.config, replay_path)}")
+        lines.append(f"replay:  {rerun}")
     elif not record.steps:
         lines.append("replay:  none (no step of an example led to it: it came between examples)")
     else:
         lines.append("replay:  not saved (the artifact budget is spent: --conformance-max-artifact-bytes)")
+    if check:
+        lines.append(f"check:   {check}")
     message = "\n".join(lines)
     rules = {f.rule_id for f in record.findings if f.level == "MUST"}
     known = worker.settings.known_failing

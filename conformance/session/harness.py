@@ -6,23 +6,25 @@ what happens when any of them fails.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.driver.errors import Refused, ReplicaGone, Stop
-from conformance.machines.env import ExampleRecord, MachineEnv
+from conformance.machines.env import ExampleFailed, ExampleRecord, MachineEnv, ShrinkBudgetSpent
 from conformance.machines.protocol import ProtocolMachine
 from conformance.scenarios.format import Scenario
 from conformance.session.database import example_database
 from conformance.session.failures import FailureRecord, fail, unavailable
 from conformance.session.profiles import Profile
 from conformance.session.replicas import ReplicaError
+from conformance.session.watch import MachineWatch
 from conformance.session.worker import ReplicaTarget, WorkerContext
 from conformance.steps.backend import Backend, Finding
 from conformance.steps.catalog import Catalog
@@ -125,6 +127,13 @@ def hypothesis_settings(profile: Profile, artifacts: Path, seed_given: bool) -> 
     )
 
 
+def machine_seed(test_name: str) -> int:
+    """A fixed seed per machine test. Derandomized Hypothesis seeds a search from the source of
+    the test function, and every state machine runs through the same one, so without this the
+    parts of `test_protocol_machine` would all draw the very same examples."""
+    return int.from_bytes(hashlib.sha256(test_name.encode()).digest()[:8], "big")
+
+
 def run_machine(
     request: pytest.FixtureRequest,
     worker: WorkerContext,
@@ -134,31 +143,33 @@ def run_machine(
 ) -> None:
     with replica_for(request, worker, fresh=fresh, purpose="readonly" if fresh else "main") as target:
         profile = worker.settings.profile
+        watch = MachineWatch(request, worker)  # the progress line, statistics and timings
         env = MachineEnv(
-            new_backend=new_backend_factory(worker, target),
+            new_backend=watch.stats.timed(new_backend_factory(worker, target)),
             storage_address=target.storage.address,
             ids=worker.ids,
             results=worker.results,
             test_id=request.node.nodeid,
             capabilities=worker.settings.capabilities,
             shrink_budget=SHRINK_BUDGET.get(profile.name, 60.0),
+            on_example_end=watch.stats.example_ended,
         )
         bound = type(machine.__name__, (machine,), {"env": env, "__module__": machine.__module__})
         seed_given = request.config.getoption("hypothesis_seed", default=None) is not None
         hyp = hypothesis_settings(profile, worker.artifacts, seed_given)
+        if hyp.derandomize:
+            bound = seed(machine_seed(request.node.name))(bound)
         failure: BaseException | None = None
         try:
-            run_state_machine_as_test(bound, settings=hyp)
-        except Exception as exc:  # ConformanceViolation, Flaky, a wait that failed, a stream that ended...
+            watch.run(run_state_machine_as_test, bound, settings=hyp)
+        except (Exception, ShrinkBudgetSpent) as exc:  # ExampleFailed, Flaky, a suite error...
             failure = exc
         except Stop as stop:  # the replica is gone or the run out of time: report what was found, if anything
-            found = any(r is not None and r.violations for r in (env.first_failure, env.last_failure))
+            found = env.first_failure is not None and bool(env.first_failure.violations)
             if not found and isinstance(stop, Refused):
                 _refused_between_examples(request, worker, target, stop)
             if not found and not isinstance(stop, ReplicaGone | Refused):
                 raise
-            if env.last_failure is not None and not env.last_failure.violations and found:
-                env.last_failure = None  # the example the stop cut short found nothing: report the one that did
             failure = stop
         if failure is not None:
             _machine_failed(request, worker, target, env, failure)
@@ -171,23 +182,57 @@ def _machine_failed(
     env: MachineEnv,
     exc: BaseException,
 ) -> None:
-    intermittent = isinstance(exc, Flaky)
-    # After shrinking, Hypothesis replays the minimal example last: last_failure is that one.
-    # A Flaky failure did not reproduce: fall back on the first one found (full patience).
-    record: ExampleRecord | None = env.first_failure if intermittent else (env.last_failure or env.first_failure)
-    findings = _findings(exc) or (record.violations if record else [])
-    error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
-    if record is not None and record.error and not findings:
+    def alive() -> bool:  # replays are worth running: the replica is there and the run has time
+        return target.death_verdict() is None and not worker.limits().expired()
+
+    failure = reported_failure(exc, env, rerun=lambda steps: _rerun(worker, target, steps), alive=alive)
+    fail(request, worker, failure, death=target.death_verdict())
+
+
+def reported_failure(
+    exc: BaseException,
+    env: MachineEnv,
+    *,
+    rerun: Callable[[list[Any]], ExampleRecord | None],
+    alive: Callable[[], bool],
+) -> FailureRecord:
+    """The failure a state machine test reports: one observed with the profile's full patience.
+
+    Hypothesis replays the minimal example last, with the full patience: when that replay
+    failed (`ExampleFailed` with a full-patience record), it is the failure, reproduced. When it
+    did not (Flaky: the replay passed, e.g. a race went the other way), when shrinking ran out
+    of time (`ShrinkBudgetSpent`: no final replay), or when Hypothesis stopped with an error of
+    its own, the steps are replayed here (`rerun`, as `--replay` does, full patience): the best
+    shrink candidate's up to three times, then the first failure's up to twice (a race the
+    replica lost once can go the other way); the first replay that fails again
+    is the failure reported. Only when none does is the first failure (found with the full
+    patience while generating) reported, as intermittent; and when the replica is gone
+    (`alive`), the first failure is reported as it was, without replays. What shrink
+    candidates found under the short patience is never reported.
+    """
+    record: ExampleRecord | None = None
+    intermittent = False
+    error = ""
+    if isinstance(exc, ExampleFailed) and exc.record.full_patience:
+        record = exc.record
+    else:
+        first = env.first_failure
+        if first is not None and alive():
+            record = _first_that_fails_again(rerun, alive, [(env.best_candidate, 3), (first, 2)])
+            intermittent = record is None and alive()
+        record = record or first
+        if not isinstance(exc, ExampleFailed | Flaky | ShrinkBudgetSpent):  # Hypothesis's error, or the suite's
+            error = f"{type(exc).__name__}: {_short(exc)}"
+    if record is not None and record.error and not record.violations:  # verdicts explain themselves
         error = f"{error}\nthe example failed with {record.error}" if error else record.error
-    failure = FailureRecord(
+    return FailureRecord(
         source=type(exc).__name__,
         steps=list(record.steps) if record else [],
-        findings=findings,
+        findings=list(record.violations) if record else [],
         history=list(record.history) if record else [],
         error=error,
         intermittent=intermittent,
     )
-    fail(request, worker, failure, death=target.death_verdict())
 
 
 def _refused_between_examples(
@@ -206,14 +251,55 @@ def _refusals(target: ReplicaTarget) -> list[Finding]:
     return [Finding(v.rule, v.level, format_violation(v)) for v in violations if v.rule == "TRANS-6"]
 
 
-def _findings(exc: BaseException) -> list[Finding]:
-    if isinstance(exc, ConformanceViolation):
-        return exc.findings
-    for inner in getattr(exc, "exceptions", ()):  # Flaky failures group the exceptions seen
-        found = _findings(inner)
-        if found:
-            return found
-    return []
+def _first_that_fails_again(
+    rerun: Callable[[list[Any]], ExampleRecord | None],
+    alive: Callable[[], bool],
+    hints: list[tuple[ExampleRecord | None, int]],
+) -> ExampleRecord | None:
+    """The first replay of a hint's steps that fails again like the hint did: citing one of its
+    rules, or, if it cited none, failing without a verdict again."""
+    for hint, runs in hints:
+        for _ in range(runs if hint is not None else 0):
+            if not alive():
+                return None
+            assert hint is not None
+            again = rerun(hint.steps)
+            if again is not None and (again.rules & hint.rules if hint.rules else not again.rules):
+                return again
+    return None
+
+
+def _rerun(worker: WorkerContext, target: ReplicaTarget, steps: list[Any]) -> ExampleRecord | None:
+    """`steps` run once as a scenario with the full patience; the record if they failed."""
+    try:
+        backend = new_backend_factory(worker, target)(None)
+    except Stop:  # gone, refused or out of time since `alive()` said yes: no replay
+        return None
+    runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
+    error = ""
+    try:
+        runner.run_all(steps)
+        runner.teardown()
+    except ConformanceViolation:
+        pass
+    except Exception as e:
+        error = f"{type(e).__name__}: {_short(e)}"
+    executed = list(runner.executed)
+    if error or runner.violations:
+        runner.reset_after_failure()
+    finish(runner, backend)
+    if not (error or runner.violations):
+        return None
+    lines = getattr(backend, "history_lines", None)
+    return ExampleRecord("", executed, list(runner.violations), list(lines()) if callable(lines) else [], error)
+
+
+def finish(runner: StepRunner, backend: Backend) -> None:
+    """Close the backend's streams, then collect what the oracle judged meanwhile (a response
+    that arrived after the last check is in the history, so its verdict must be in the record)."""
+    backend.close()
+    with contextlib.suppress(ConformanceViolation):
+        runner.check()
 
 
 def _short(exc: BaseException) -> str:
@@ -238,15 +324,16 @@ def run_scenario(request: pytest.FixtureRequest, worker: WorkerContext, scenario
                 runner.teardown()
             except (Exception, Stop) as exc:
                 failure = exc
-            finally:
-                _fold(worker, runner, request.node.nodeid)
             executed = list(runner.executed)
+            if failure is not None:
+                runner.reset_after_failure()
+            finish(runner, backend)
+            if failure is None and runner.violations:  # judged while the streams were being closed
+                failure = ConformanceViolation(runner.violations, len(executed) - 1, (executed or [{"op": "none"}])[-1])
+            _fold(worker, runner, request.node.nodeid)
             unjudged = getattr(backend, "unjudged", None)
             if callable(unjudged):
                 worker.results.add_unjudged(unjudged())
-            if failure is not None:
-                runner.reset_after_failure()
-            backend.close()
             if isinstance(failure, Stop) and not runner.violations and not isinstance(failure, ReplicaGone | Refused):
                 raise failure  # out of time, nothing found: the test did not finish (not a failure)
             if failure is not None:  # outside the except block: the verdict is not an exception chain
@@ -271,7 +358,7 @@ def _steps_failed(
     backend: Backend,
     exc: BaseException,
 ) -> None:
-    findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
+    findings = list(runner.violations)  # every MUST verdict on the history saved with them
     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {_short(exc)}"
     lines = getattr(backend, "history_lines", None)
     record = FailureRecord(source, executed, findings, list(lines()) if callable(lines) else [], error)

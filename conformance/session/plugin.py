@@ -268,6 +268,8 @@ class ConformanceState:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.active or "conformance" not in report.keywords:
             return
+        if report.when == "call":
+            self.results.timings[report.nodeid] = round(report.duration, 2)
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             if report.skipped and not hasattr(report, "wasxfail"):
                 reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -350,8 +352,13 @@ class ConformanceState:
             for leftover in sweep(self.settings().artifacts / REGISTRY):
                 print(f"compute-conformance: stopped a replica its worker left running: {leftover}")
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
         if self.report is None:
+            from conformance.session.hint import start_hint
+
+            hint = start_hint(self.config, exitstatus)
+            if hint is not None:
+                terminalreporter.write_line(hint, yellow=True)
             return
         from conformance.report.session import terminal_summary
 

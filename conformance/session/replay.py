@@ -19,7 +19,7 @@ import pytest
 from conformance.driver.errors import ReplicaGone, Stop
 from conformance.scenarios.format import ScenarioError, load_scenario
 from conformance.session.failures import FailureRecord, fail, unavailable
-from conformance.session.harness import new_backend_factory, replica_for
+from conformance.session.harness import finish, new_backend_factory, replica_for
 from conformance.session.worker import WorkerContext
 from conformance.steps.catalog import Catalog
 from conformance.steps.runner import ConformanceViolation, StepRunner
@@ -38,22 +38,33 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
         for i in range(runs):
             try:
                 backend = new_backend_factory(worker, target)(None)
-            except Stop as exc:  # the replica is gone, or refused, or the run out of time
+            except Stop as stop:  # the replica is gone, or refused, or the run out of time
                 if first is None:
                     raise
-                outcomes.append(f"not run: {exc}")
+                outcomes.append(f"not run: {stop}")
                 break
             runner = StepRunner(backend, Catalog(ids=worker.ids, storage_address=target.storage.address))
+            exc: BaseException | None = None
             try:
                 runner.run_all(scenario.steps)
                 runner.teardown()
+            except (Exception, Stop) as e:
+                exc = e
+            worker.results.add_exercised(runner.exercised)
+            if exc is not None:
+                runner.reset_after_failure()
+            finish(runner, backend)  # what arrived after the last check is in the history: judge it too
+            executed = list(runner.executed)
+            if exc is None and runner.violations:
+                exc = ConformanceViolation(runner.violations, len(executed) - 1, (executed or [{"op": "none"}])[-1])
+            if isinstance(exc, Stop) and not runner.violations:
+                stopped = exc
+                outcomes.append(f"not finished: {exc}")
+                break
+            if exc is None:
                 outcomes.append("passed")
-            except (Exception, Stop) as exc:
-                if isinstance(exc, Stop) and not runner.violations:
-                    stopped = exc
-                    outcomes.append(f"not finished: {exc}")
-                    break
-                findings = exc.findings if isinstance(exc, ConformanceViolation) else list(runner.violations)
+            else:
+                findings = list(runner.violations)
                 rules = {f.rule_id for f in findings}
                 if findings and (not original or rules & original):
                     outcomes.append("reproduced " + ", ".join(sorted(rules)))
@@ -66,16 +77,11 @@ def run_replay(request: pytest.FixtureRequest, worker: WorkerContext, path: Path
                     error = "" if isinstance(exc, ConformanceViolation) else f"{type(exc).__name__}: {exc}"
                     first = FailureRecord(
                         f"replay of {path.name} (run {i + 1})",
-                        list(runner.executed),
+                        executed,
                         findings,
                         list(lines()) if callable(lines) else [],
                         error,
                     )
-            finally:
-                worker.results.add_exercised(runner.exercised)
-                if outcomes[-1:] != ["passed"]:
-                    runner.reset_after_failure()
-                backend.close()
             if target.death_verdict():
                 break
     if stopped is not None and first is None and not isinstance(stopped, ReplicaGone):

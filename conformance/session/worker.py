@@ -45,7 +45,6 @@ class ReplicaTarget:
     driver: Any = None  # conformance.driver.Replica, created on first use
     unreachable: str | None = None  # why the driver could not connect (later tests fail fast)
     silent: str | None = None  # it never answered anything although answers were owed
-    evidence: tuple[str, str] | None = None  # (shard id, global id) of the empty shard close() peeks at
 
     @property
     def address(self) -> str:

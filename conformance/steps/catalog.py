@@ -624,10 +624,14 @@ class Catalog:
         return max(c.compaction, self.dataflows[c.dataflow].as_of)
 
     def input_upper(self, dataflow: str) -> Frontier:
-        """Meet of the uppers of the shards a dataflow reads, through index imports; [] if none."""
+        """How far a dataflow's inputs are guaranteed to progress: the meet of the uppers of the
+        shards it reads, through index imports, each import capped at its exporter's until (a
+        dataflow owes no progress beyond its until, FRONT-9); [] if none."""
         df = self.dataflows[dataflow]
         uppers = [self.shards[s].upper for s in df.sources]
-        uppers += [self.input_upper(self.collections[i].dataflow) for i in df.imports]
+        for i in df.imports:
+            exporter = self.dataflows[self.collections[i].dataflow]
+            uppers.append(min(self.input_upper(exporter.name), exporter.until))
         return min(uppers, default=EMPTY)
 
     def fully_scheduled(self, dataflow: str) -> bool:

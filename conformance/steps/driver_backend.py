@@ -21,6 +21,7 @@ from compute_protocol.v1 import command_pb2
 from conformance import history
 from conformance.driver import ConnectError, Replica, StreamEnded, TlsConfig, WaitError, WaitTimeout
 from conformance.oracle import Violation, format_violation
+from conformance.report.edge_watch import watching
 from conformance.steps.backend import CopyToAnswer, Finding, PeekAnswer, WaitFailed
 from conformance.steps.plans import ColType
 from conformance.wire import commands
@@ -37,6 +38,8 @@ def driver_for(worker: Any, target: Any) -> Replica:
         tls = None
         if s.tls_ca or s.tls_cert:
             tls = TlsConfig(root_certificates=s.tls_ca, client_certificate=s.tls_cert, client_key=s.tls_key)
+        # The oracle's models note the data edges their verdicts went through (the report's cells).
+        edges = watching(worker.results.coverage)
         replica = Replica(
             target.addresses,
             patience=s.profile.patience,
@@ -44,6 +47,7 @@ def driver_for(worker: Any, target: Any) -> Replica:
             writable=target.writable,
             limits=worker.limits(),
             gone=target.gone_check,
+            model_factory=edges,
         )
         replica.recorder.keep = False  # the session can be long: examples keep their own events
         target.storage.add_listener(replica.storage_listener)
@@ -65,6 +69,7 @@ class DriverBackend:
         self.stream: Any = None
         self._streams: list[Any] = []  # every stream this backend opened, oldest first
         self._initialized: set[int] = set()  # streams that were sent InitializationComplete
+        self._evidence: tuple[str, str] | None = None  # (shard, gid) of the peeks of `_make_seen`
         self._events: list[history.Event] = []
         self.replica.recorder.listeners.append(self._events.append)
         self._violations = len(self.replica.violations)
@@ -266,16 +271,21 @@ class DriverBackend:
             # after initialization; this is for scenarios and failed examples).
             time.sleep(_GRACE)
             return
-        if getattr(self.target, "evidence", None) is None:
-            shard_id = f"{self.worker.ids.prefix}-evidence"
+        if self._evidence is None:
+            # One per backend, created within its history: the offline check of that history must
+            # know the shard the peek reads, or it could not tell the answer was final (PEEK-6).
+            shard_id = self.worker.ids.shard("evidence")
             self.storage.create_shard(shard_id, 1, upper=EMPTY)
-            self.target.evidence = (shard_id, self.worker.ids.gid())
-        shard_id, gid = self.target.evidence
+            self._evidence = (shard_id, self.worker.ids.gid())
+        shard_id, gid = self._evidence
         uuid = self.worker.ids.uuid()
         peek = commands.persist_peek(uuid, gid, shard_id, 0, storage_address=self.storage.address, columns=["int64"])
         with contextlib.suppress(WaitError):
             stream.send(peek)
             stream.wait_peek(uuid)
+            # Whatever else the replica sends about this peek (a second answer is PEEK-1) then
+            # lands in this example's history every time, not only when it beats the close.
+            stream.wait_quiet(_GRACE)
 
     def close(self) -> None:
         """Close every stream this backend opened that is still open, as the controller: nothing

@@ -108,8 +108,8 @@ class StepRunner:
         return steps
 
     def limit_left_behind(self) -> bool:
-        """Leave the replica as found: whether a parameter outlives its connection is exactly what
-        the configuration-per-connection scenario checks (spec 12 vs 14), so no generated sequence
+        """Leave the replica as found: whether a parameter outlives its connection is left to the
+        replica (CONFIG-3, the configuration-per-connection scenario), so no generated sequence
         may depend on the answer, and no limit set here may leak into the next test."""
         return self.catalog.last_max_result_size not in (None, NO_LIMIT)
 

@@ -3,6 +3,8 @@
 Plain JSON values stand for the common datums (`null`, `true`, `3`, `2.5`, `"a"`); a
 one-key object tags anything JSON cannot say on its own (`{"bytes": "00ff"}`,
 `{"float64": "nan"}`, `{"float64": 1}`). Frontiers use the spec's notation: `[5]` or `[]`.
+A float spelled `-0.0` stays `-0.0` on the wire: it equals `0.0` (spec 5.3), and only a
+replica that receives it can show that it knows.
 Column types are `"int64"` or, when the column may hold null, `"int64?"`.
 
 Every decoder raises `FieldError` naming the offending field, so a bad scenario file gets a
@@ -62,6 +64,14 @@ def encode_frontier(f: Frontier) -> list[int]:
     return [] if f == EMPTY else [f]
 
 
+def float_datum(x: float) -> Datum:
+    """A float64 datum as spelled: canonical NaN, but `-0.0` kept (it compares and hashes equal to
+    `0.0`, so the model is unaffected, and the replica gets to see it)."""
+    if x == 0.0 and math.copysign(1.0, x) < 0:
+        return ("float64", -0.0)
+    return datum("float64", x)
+
+
 def decode_datum(v: object, path: str) -> Datum:
     if v is None:
         return NULL
@@ -72,7 +82,7 @@ def decode_datum(v: object, path: str) -> Datum:
             raise FieldError(path, f"integer {v} is outside int64")
         return ("int64", v)
     if isinstance(v, float):
-        return datum("float64", v)
+        return float_datum(v)
     if isinstance(v, str):
         return ("string", v)
     if isinstance(v, dict) and len(v) == 1:
@@ -90,9 +100,9 @@ def _decode_tagged(kind: str, raw: object, path: str) -> Datum:
         return decode_datum(raw, path)
     if kind == "float64":
         if isinstance(raw, str) and raw in _SPECIAL_FLOATS:
-            return datum("float64", _SPECIAL_FLOATS[raw])
+            return float_datum(_SPECIAL_FLOATS[raw])
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return datum("float64", float(raw))
+            return float_datum(float(raw))
     if kind == "string" and isinstance(raw, str):
         return ("string", raw)
     if kind == "bytes" and isinstance(raw, str):
@@ -116,6 +126,8 @@ def encode_datum(d: Datum) -> Any:
         return {"float64": "nan"}
     if math.isinf(f):
         return {"float64": "inf" if f > 0 else "-inf"}
+    if f == 0.0 and math.copysign(1.0, f) < 0:
+        return {"float64": "-0.0"}
     return f
 
 

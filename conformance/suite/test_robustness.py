@@ -1,5 +1,8 @@
 """Robustness probes (spec TRANS-4, TRANS-5): commands that break a CTRL rule on purpose.
 
+One probe exercises a permission instead (CREATE-4): a connection with another creation config,
+which the replica may serve or refuse, and after which it must keep serving.
+
 Each probe opens a fresh connection, sends one deliberate bad command through the driver's
 probe path (`Stream.send(..., probe="TRANS-n: ...")`: unchecked, recorded in the history,
 TRANS-3 suspended on that stream), and watches how the replica takes it; then a new
@@ -121,6 +124,41 @@ def _ignored_or_refused(bad: Bad, label: str) -> Probe:
     return probe
 
 
+def _allow_writes_before_initialization(p: Prober) -> None:
+    """AllowWrites before InitializationComplete (spec 16, A1): the replica may accept it (as
+    upstream does: it is then writable, for good) or refuse it like any command illegal in its
+    stage (TRANS-4: the stream ends with a status and a message, and it stays read-only). If it
+    accepts, the stream must go on serving; either way, the next stream must be served."""
+    accepted = False
+    with contextlib.suppress(*_ENDED):
+        stream = p.connect(initialize=False)
+        stream.send(cmd.allow_writes(), probe="TRANS-4 (or accepted): AllowWrites before InitializationComplete")
+        stream.initialization_complete()
+        p.answered(stream)  # accepted: answered on the same stream; refused: the stream ended
+        accepted = all(ps.open for ps in stream.processes)
+        stream.close()
+    if accepted:
+        p.target.writable = True  # AllowWrites is permanent (RO-2)
+    else:
+        p.target.tainted = True  # refused, says the replica: read-only tests still stay away from it
+    p.serves()
+
+
+def _other_config(p: Prober) -> None:
+    """CREATE-4: a connection whose timely config differs from the first one the replica saw is
+    served, or ended with FAILED_PRECONDITION; either way the next connection is served."""
+    with contextlib.suppress(*_ENDED):
+        stream = p.connect(create=False)
+        timely = {**p.backend.replica.timely}
+        timely["workers"] = int(timely.get("workers", 1)) + 1
+        stream.send(cmd.create_timely(stream.epoch, **timely), probe="CREATE-4: a CreateTimely with other workers")
+        stream.send(cmd.create_instance())
+        stream.initialization_complete()
+        p.answered(stream)  # served: answered here; refused: the stream ended
+        stream.close()
+    p.serves()
+
+
 def _created(p: Prober) -> Stream:
     return p.connect(initialize=False)
 
@@ -155,11 +193,15 @@ PROBES: dict[str, Callable[[Prober], None]] = {
     "second-init-complete": _rejected(
         _initialized, lambda p: cmd.initialization_complete(), "a second InitializationComplete"
     ),
+    # ... or accepted, as A1 allows for this one.
+    "allow-writes-before-init-complete": _allow_writes_before_initialization,
     # ... and malformed (spec 1.3: no kind, or a required sub-field missing).
     "command-without-kind": _rejected(
         _initialized, lambda p: command_pb2.ProtoComputeCommand(), "a command with no kind"
     ),
     "peek-without-finishing": _rejected(_initialized, _peek_without_finishing, "a Peek without finishing"),
+    # CREATE-4 (a permission, both ways): another creation config on a later connection.
+    "other-timely-config": _other_config,
     # TRANS-5: ids and uuids this iteration never created.
     "cancel-unknown-uuid": _ignored_or_refused(
         lambda p: cmd.cancel_peek(p.worker.ids.uuid()), "CancelPeek of a uuid never sent"

@@ -34,6 +34,11 @@ class Dataflow:
             return EMPTY
         return max(self.as_of, min(node.frontier for node in self.inputs))
 
+    def early(self) -> bool:
+        """Have the storage inputs not yet passed as_of? (Only the variant suppress-early-progress
+        asks: it reports nothing until they have, FRONT-12.)"""
+        return bool(self.inputs) and min(node.frontier for node in self.inputs) <= self.as_of
+
     def start(self) -> None:
         self.running = True
         for export in self.exports.values():

@@ -8,6 +8,7 @@ a key column never matches, so it is not even stored. With no key pairs every pa
 
 from __future__ import annotations
 
+from reference_replica import faults
 from reference_replica.dataflow.aligner import Aligner
 from reference_replica.dataflow.batch import Batch, Update, by_time
 from reference_replica.dataflow.keyed_rows import KeyedRows
@@ -44,7 +45,7 @@ class JoinNode(Node):
 
     def _apply(self, side: int, row: Row, time: int, diff: int, out: list[Update]) -> None:
         key = self._key_of[side](row)
-        if None in key:
+        if None in key and not faults.on("join-matches-null-keys"):  # FAULT: null = null
             return  # NULL never matches
         encoded_key = encode(key)
         for other, count in self._state[1 - side].get(encoded_key).values():

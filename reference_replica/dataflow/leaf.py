@@ -15,6 +15,7 @@ leaf's frontier (a first Listen batch ending at `as_of`, say) is kept until the 
 
 from __future__ import annotations
 
+from reference_replica import faults, variants
 from reference_replica.dataflow.batch import Batch, ErrUpdate, Update
 from reference_replica.dataflow.node import Node
 from reference_replica.frontier import EMPTY
@@ -34,13 +35,19 @@ class Leaf(Node):
         """Stop producing input (the dataflow is being torn down)."""
 
     def deliver(self, upper: int, oks: list[Update], errs: list[ErrUpdate]) -> None:
+        if self.frontier == EMPTY:
+            return  # done (only after the variant until-closes-dataflow: nothing more can count)
         as_of = self.as_of
         until = self.until
+        if until < EMPTY and upper >= until and variants.on("until-closes-dataflow"):
+            upper = EMPTY  # VARIANT: FRONT-13, nothing at or beyond until can change the contents
         if oks and min(u[1] for u in oks) < as_of:
             oks = [(row, time if time >= as_of else as_of, diff) for row, time, diff in oks]
         if errs:
             errs = [(msg, time if time >= as_of else as_of, diff) for msg, time, diff in errs]
         if until < EMPTY:  # after advancing, so that `until <= as_of` leaves nothing (spec 5.2)
+            if faults.on("until-inclusive"):
+                until += 1  # FAULT: t <= until instead of t < until
             oks = [u for u in oks if u[1] < until]
             errs = [e for e in errs if e[1] < until]
         if upper <= self.frontier:

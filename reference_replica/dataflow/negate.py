@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reference_replica import faults
 from reference_replica.dataflow.batch import Batch
 from reference_replica.dataflow.node import Node
 
@@ -13,4 +14,7 @@ class NegateNode(Node):
 
     def on_batch(self, batch: Batch) -> None:
         oks = [(row, time, -diff) for row, time, diff in batch.oks]
-        self.emit(Batch(batch.lower, batch.upper, oks, batch.errs))
+        errs = batch.errs
+        if faults.on("negate-negates-errors"):
+            errs = [(message, time, -diff) for message, time, diff in errs]  # FAULT: errors are not rows
+        self.emit(Batch(batch.lower, batch.upper, oks, errs))

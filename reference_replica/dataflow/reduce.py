@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from compute_protocol.v1 import plan_pb2
 
-from reference_replica import datum
+from reference_replica import datum, faults
 from reference_replica.dataflow.batch import Batch, ErrUpdate, Update, by_time
 from reference_replica.dataflow.keyed_rows import KeyedRows
 from reference_replica.dataflow.node import Node
@@ -55,8 +55,10 @@ def aggregate_group(
 ) -> Result | None:
     """The result of one group, from its rows with non-zero multiplicities."""
     if not rows:
+        if not key and faults.on("global-reduce-over-empty-row"):  # FAULT: SQL's row over nothing
+            return Result(row=tuple(0 if a.func == plan_pb2.PROTO_AGGREGATE_FUNC_COUNT else None for a in aggregates))
         return None
-    if any(count < 0 for _, count in rows):
+    if any(count < 0 for _, count in rows) and not faults.on("reduce-accepts-negative"):  # FAULT
         return Result(error=NEGATIVE_MULTIPLICITY)
     values: list[Value] = list(key)
     try:
@@ -72,15 +74,24 @@ def aggregate_group(
 def _aggregate(aggregate: Aggregate, rows: Sequence[tuple[Row, int]]) -> Value:
     func = aggregate.func
     if func == plan_pb2.PROTO_AGGREGATE_FUNC_COUNT:
+        if faults.on("count-counts-rows"):
+            return len(rows)  # FAULT: distinct rows, not their multiplicities
         return sum(count for _, count in rows)
     column = aggregate.column
     present = [(row[column], count) for row, count in rows if row[column] is not None]
+    if func != plan_pb2.PROTO_AGGREGATE_FUNC_SUM:
+        if faults.on("min-max-see-null"):
+            present = [(row[column], count) for row, count in rows]  # FAULT: null ranks lowest
+        if faults.on("min-max-skip-nan"):
+            present = [(v, c) for v, c in present if v == v]  # FAULT: NaN skipped, as pandas does
     if not present:
         return None
     if func == plan_pb2.PROTO_AGGREGATE_FUNC_SUM:
         total: Any = sum(value * count for value, count in present)  # type: ignore[misc,operator]
         if type(total) is int:
             if total < INT64_MIN or total > INT64_MAX:
+                if faults.on("sum-overflow-wraps"):
+                    return (total - INT64_MIN) % (1 << 64) + INT64_MIN  # FAULT: two's complement
                 raise AggregateError(OUT_OF_RANGE)
             return total
         return datum.canonical_float(total)  # a float column: not in the spec, but total
@@ -99,15 +110,23 @@ class ReduceNode(Node):
         self._groups = KeyedRows()
         self._keys: dict[bytes, Row] = {}
         self._results: dict[bytes, Result] = {}
+        self._global = not group_key
+        self._primed = False  # only the fault global-reduce-over-empty-row reads it
         source.subscribe(self.on_batch)
 
     def on_batch(self, batch: Batch) -> None:
         oks: list[Update] = []
         errs: list[ErrUpdate] = list(batch.errs)  # input errors pass through
+        if self._global and not self._primed and faults.on("global-reduce-over-empty-row"):
+            self._primed = True  # FAULT: the global group exists from the start, rows or not
+            self._keys[encode(())] = ()
+            self._update_group(encode(()), batch.lower, oks, errs)
         for time, changes in by_time(batch.oks):
             dirty: set[bytes] = set()
             for row, diff in changes:
                 key = self._key_of(row)
+                if None in key and faults.on("reduce-drops-null-keys"):
+                    continue  # FAULT: null never equals null, as in a join
                 encoded_key = encode(key)
                 self._keys[encoded_key] = key
                 self._groups.add(encoded_key, encode(row), row, diff)
@@ -120,8 +139,8 @@ class ReduceNode(Node):
         rows = list(self._groups.get(encoded_key).values())
         new = aggregate_group(self._keys[encoded_key], rows, self._aggregates)
         old = self._results.get(encoded_key)
-        if _same(old, new):
-            return
+        if _same(old, new) or (new is None and faults.on("reduce-keeps-emptied-group")):
+            return  # (the fault keeps an emptied group's last row)
         if old is not None:
             _emit(old, time, -1, oks, errs)
         if new is not None:

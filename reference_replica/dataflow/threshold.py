@@ -6,6 +6,7 @@ moves from `old` to `new` changes the output by `max(new, 0) - max(old, 0)`.
 
 from __future__ import annotations
 
+from reference_replica import faults
 from reference_replica.dataflow.batch import Batch, Update, by_time
 from reference_replica.dataflow.node import Node
 from reference_replica.rows import Row, encode
@@ -36,4 +37,5 @@ class ThresholdNode(Node):
                 change = max(counts.get(key, 0), 0) - max(old, 0)
                 if change:
                     out.append((row, time, change))
-        self.emit(Batch(batch.lower, batch.upper, out, batch.errs))
+        errs = [] if faults.on("threshold-drops-errors") else batch.errs  # FAULT: rows only
+        self.emit(Batch(batch.lower, batch.upper, out, errs))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from compute_protocol.v1 import dataflow_pb2
 
-from reference_replica import faults, frontier, responses
+from reference_replica import faults, frontier, responses, variants
 from reference_replica.dataflow.batch import Batch
 from reference_replica.dataflow.node import Node
 from reference_replica.exports.base import Export
@@ -74,7 +74,8 @@ class CopyToExport(Export):
         return self.node.frontier > min(self.dataflow.as_of, self.dataflow.until - 1)
 
     def step(self) -> None:
-        if self.answered or self._writing or not self._final() or not self._services.writer.writable:
+        writable = self._services.writer.writable or variants.on("copy-to-ignores-read-only")  # VARIANT: RO-5
+        if self.answered or self._writing or not self._final() or not writable:
             return
         if any(self._errors.values()):
             self._answer(responses.copy_to_error(self.collection, "the collection holds errors at as_of"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from reference_replica import faults
+from reference_replica import faults, variants
 from reference_replica.arrangement import Arrangement
 from reference_replica.dataflow.batch import Batch
 from reference_replica.dataflow.node import Node
@@ -79,6 +79,8 @@ class IndexExport(Export):
             self._compact()
 
     def _compact(self) -> None:
+        if variants.on("lazy-compaction"):
+            return  # VARIANT: compaction stays logical (COMPACT-2); `since` still answers PEEK-9
         physical = min(self._holds) if self._holds else EMPTY
         self.arrangement.compact(min(self.since, physical))
 

@@ -117,6 +117,8 @@ class MaterializedViewExport(Export):
     def _on_target_batch(self, upper: int, updates: list[Update]) -> None:
         if self._stopped:
             return
+        if faults.on("mv-sink-ignores-target-contents"):
+            updates = [u for u in updates if u[1] >= self.dataflow.as_of]  # FAULT: DF-4 (nothing before us)
         self.difference.add([(row, time, -diff) for row, time, diff in updates])
         self.known_upper = max(self.known_upper, upper)
         self.known = True

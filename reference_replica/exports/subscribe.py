@@ -16,10 +16,12 @@ its end, the subscribe says `DroppedAt(upper of the last batch)` once and then n
 
 from __future__ import annotations
 
+import bisect
+import time
 from typing import TYPE_CHECKING
 
-from reference_replica import faults, responses, rows
-from reference_replica.dataflow.batch import Batch, by_time
+from reference_replica import faults, responses, rows, variants
+from reference_replica.dataflow.batch import Batch, ErrUpdate, Update, by_time
 from reference_replica.dataflow.node import Node
 from reference_replica.exports.base import Export
 from reference_replica.frontier import EMPTY
@@ -53,9 +55,13 @@ class SubscribeExport(Export):
         self.done = False  # final batch or DroppedAt sent
         self.poisoned = False  # an error batch was sent (SUB-8)
         self._errors: dict[str, int] = {}  # accumulated error multiset below the frontier
-        node.subscribe(self._on_batch)
+        self._merged: Batch | None = None  # progress held back (variant merge-subscribe-batches)
+        self._merged_since = 0.0
+        node.subscribe(self._receive)
 
     def start(self) -> None:
+        if variants.on("suppress-early-progress") and self.dataflow.early():
+            return  # VARIANT: FRONT-12, nothing until the inputs pass as_of (the first batch covers [0, ...))
         if self.up_to <= self.as_of:
             self._send(EMPTY, None)  # nothing can ever be emitted
         elif self.as_of > 0:
@@ -63,11 +69,39 @@ class SubscribeExport(Export):
                 self._send(1, None)  # FAULT: breaks SUB-3 (the operator's initial frontier)
             self._send(self.as_of, None)  # below as_of there is nothing to say: cover it
 
+    def _receive(self, batch: Batch) -> None:
+        """A batch of the collection: turned into subscribe batches as they come (or, under the
+        batching variants, split per time or held to merge with the next ones)."""
+        if self.done:
+            return
+        if variants.on("split-subscribe-batches"):
+            for part in _split(batch):
+                self._on_batch(part)
+            return
+        if variants.on("merge-subscribe-batches") and batch.upper < min(EMPTY, self.up_to):
+            if self._merged is None:
+                self._merged, self._merged_since = batch, time.monotonic()
+            else:
+                m = self._merged
+                self._merged = Batch(m.lower, batch.upper, m.oks + batch.oks, m.errs + batch.errs)
+            return
+        if self._merged is not None:
+            m, self._merged = self._merged, None
+            batch = Batch(m.lower, batch.upper, m.oks + batch.oks, m.errs + batch.errs)
+        self._on_batch(batch)
+
+    def step(self) -> None:
+        if self._merged is not None and time.monotonic() - self._merged_since > 0.1 and not self.done:
+            m, self._merged = self._merged, None  # VARIANT merge-subscribe-batches: held long enough
+            self._on_batch(m)
+
     def _on_batch(self, batch: Batch) -> None:
         if self.done:
             return
         upper = EMPTY if batch.upper >= self.up_to else batch.upper
         error = ERROR_IN_COLLECTION if self._holds_errors(batch) else None
+        if variants.on("no-snapshot-skips-errors"):
+            error = ERROR_IN_COLLECTION if self._error_updates(batch) else None  # VARIANT: SUB-15
         if faults.on("subscribe-ignores-errors"):
             error = None  # FAULT: breaks SUB-7
         updates = []
@@ -75,12 +109,23 @@ class SubscribeExport(Export):
             first = self.as_of if self.with_snapshot else self.as_of + 1
             if faults.on("subscribe-no-snapshot"):
                 first = self.as_of + 1  # FAULT: breaks SUB-6
-            updates = rows.consolidate(u for u in batch.oks if first <= u[1] < self.up_to)
+            up_to = self.up_to + 1 if faults.on("up-to-inclusive") else self.up_to  # FAULT: t <= up_to
+            updates = rows.consolidate(u for u in batch.oks if first <= u[1] < up_to)
             if upper < EMPTY and faults.on("subscribe-stamps-upper"):
                 updates = [(row, upper, diff) for row, _, diff in updates]  # FAULT: breaks SUB-4
             if faults.on("subscribe-unconsolidated"):
                 updates = [u for row, t, d in updates for u in ((row, t, d + 1), (row, t, -1))]  # FAULT: SUB-5
         self._send(upper, error, updates)
+
+    def _error_updates(self, batch: Batch) -> bool:
+        """Does the batch carry error updates a subscribe emits: at times from as_of (with the
+        snapshot) or after it (without), below up_to? (Only the variant no-snapshot-skips-errors.)"""
+        first = self.as_of if self.with_snapshot else self.as_of + 1
+        net: dict[tuple[str, int], int] = {}
+        for message, t, diff in batch.errs:
+            if first <= t < self.up_to:
+                net[(message, t)] = net.get((message, t), 0) + diff
+        return any(net.values())
 
     def _holds_errors(self, batch: Batch) -> bool:
         """Does the collection hold errors at some time of the batch (below up_to)?"""
@@ -139,11 +184,27 @@ class SubscribeExport(Export):
 
     def _finish(self) -> None:
         self.done = True
-        self.node.unsubscribe(self._on_batch)
+        self.node.unsubscribe(self._receive)
 
     def teardown(self) -> None:
         self.done = True
-        self.node.unsubscribe(self._on_batch)
+        self.node.unsubscribe(self._receive)
 
     def finished(self) -> bool:
         return self.done
+
+
+def _split(batch: Batch) -> list[Batch]:
+    """One batch per update time (variant split-subscribe-batches): `[lower, t1 + 1)`,
+    `[t1 + 1, t2 + 1)`, ..., then the rest up to the batch's upper. Each update goes to the
+    first part whose upper is beyond its time."""
+    cuts = sorted({t + 1 for _, t, _ in batch.oks} | {t + 1 for _, t, _ in batch.errs})
+    bounds = [c for c in cuts if batch.lower < c < batch.upper] + [batch.upper]
+    oks: list[list[Update]] = [[] for _ in bounds]
+    errs: list[list[ErrUpdate]] = [[] for _ in bounds]
+    for u in batch.oks:
+        oks[min(bisect.bisect_right(bounds, u[1]), len(bounds) - 1)].append(u)
+    for e in batch.errs:
+        errs[min(bisect.bisect_right(bounds, e[1]), len(bounds) - 1)].append(e)
+    lowers = [batch.lower, *bounds[:-1]]
+    return [Batch(lo, hi, o, e) for lo, hi, o, e in zip(lowers, bounds, oks, errs, strict=True)]

@@ -14,15 +14,15 @@ from collections.abc import Sequence
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import datum, faults
+from reference_replica import datum, faults, variants
 from reference_replica.rows import Row
 
 
 def thin(
     entries: list[tuple[Row, int]], finishing: command_pb2.ProtoRowSetFinishing
 ) -> list[tuple[Row, int]]:
-    if not finishing.HasField("limit") or finishing.limit < 0:
-        return entries
+    if not finishing.HasField("limit") or finishing.limit < 0 or variants.on("no-thinning"):
+        return entries  # (the variant no-thinning never thins: 8.1 only allows it)
     wanted = finishing.offset + finishing.limit
     if faults.on("crash-on-huge-limit") and 2 * wanted >= 1 << 63:
         raise OverflowError(f"2 * (offset + limit) overflows int64: {2 * wanted}")  # FAULT: TRANS-3
@@ -57,8 +57,12 @@ def _compare(orders: list[tuple[int, bool, bool]], a: tuple[Row, int], b: tuple[
             if x is None and y is None:
                 continue
             null_first = -1 if x is None else 1
+            if desc and faults.on("nulls-flip-with-desc"):
+                nulls_last = not nulls_last  # FAULT: SQL's default, nulls last when descending
             return -null_first if nulls_last else null_first
         c = datum.compare(x, y)
+        if faults.on("nan-sorts-first") and type(x) is float and (x != x) != (y != y):
+            c = -1 if x != x else 1  # FAULT: NaN below every other float
         if c:
             return -c if desc else c
     return 0

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from compute_protocol.v1 import command_pb2
 
-from reference_replica import faults, rows
+from reference_replica import faults, rows, variants
 from reference_replica.config import ComputeParameters
 from reference_replica.dataflow.batch import Update
 from reference_replica.exports.index import IndexExport
+from reference_replica.expr import ILL_TYPED_ERRORS, EvalError
 from reference_replica.mfp import Mfp
-from reference_replica.peeks.answer import answer
+from reference_replica.peeks.answer import answer, answer_first_rows
 from reference_replica.responses import Response, peek_canceled, peek_error
 from reference_replica.rows import Row
 from reference_replica.services import Services
@@ -81,7 +82,50 @@ class IndexPeek(PendingPeek):
             )
         if t > 0 and faults.on("peek-reads-before-t"):
             t -= 1  # FAULT: breaks PEEK-7
-        return self._answer(arrangement.contents_at(t, self.keys))
+        contents = arrangement.contents_at(t, self.keys)
+        if variants.on("mfp-over-whole-arrangement"):
+            refused = self._whole_arrangement(contents)
+            if refused is not None:
+                return refused
+        return self._answer(contents)
+
+    def _whole_arrangement(self, contents: list[tuple[Row, int]]) -> Response | None:
+        """VARIANT mfp-over-whole-arrangement (PEEK-14, as upstream's peek_result_iterator): the
+        MFP runs on every row the index holds at some time, before its multiplicity at the peek
+        time is weighed; and a negative multiplicity is checked per row that the MFP keeps."""
+        if not self.mfp.is_identity:
+            for row in self._held_rows():
+                try:
+                    self.mfp.evaluate(row)
+                except EvalError as error:
+                    return peek_error(self.uuid, f"evaluation error: {error.message}", self.otel_ctx)
+                except ILL_TYPED_ERRORS:
+                    return peek_error(self.uuid, "evaluation error: ill-typed expression", self.otel_ctx)
+        for row, count in contents:
+            if count < 0 and self.mfp.evaluate(row) is not None:
+                return peek_error(self.uuid, f"negative multiplicity {count} for {rows.fmt(row)}", self.otel_ctx)
+        return None
+
+    def _held_rows(self) -> list[Row]:
+        """The rows matching the peek's key whose multiplicity is not zero at some time."""
+        oks, _ = self.index.arrangement.updates()
+        key_columns = self.index.key_columns
+        wanted = None if self.keys is None else {rows.encode(k) for k in self.keys}
+        by_row: dict[bytes, tuple[Row, dict[int, int]]] = {}
+        for row, time, diff in oks:
+            if wanted is not None and rows.encode(tuple(row[c] for c in key_columns)) not in wanted:
+                continue
+            entry = by_row.setdefault(rows.encode(row), (row, {}))
+            entry[1][time] = entry[1].get(time, 0) + diff
+        held = []
+        for row, diffs in by_row.values():
+            total = 0
+            for time in sorted(diffs):
+                total += diffs[time]
+                if total:
+                    held.append(row)
+                    break
+        return held
 
     def release(self) -> None:
         if self._holding:
@@ -138,6 +182,12 @@ class PersistPeek(PendingPeek):
             )
         if self._contents is None:
             return None
+        finishing = self.finishing
+        if variants.on("persist-peek-stops-at-limit") and finishing.HasField("limit") and finishing.limit >= 0:
+            wanted = finishing.offset + finishing.limit  # VARIANT: PEEK-15, as upstream's persist peek
+            return answer_first_rows(
+                self.uuid, self.otel_ctx, self._contents, self.mfp, wanted, self._services.params
+            )
         return self._answer(self._contents)
 
     def release(self) -> None:

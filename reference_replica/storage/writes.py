@@ -9,13 +9,14 @@ back to the engine thread through `post`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import grpc
 from compute_protocol.v1 import storage_pb2
 
-from reference_replica import faults, frontier, rows
+from reference_replica import faults, frontier, rows, variants
 from reference_replica.rows import Row
 from reference_replica.storage.client import UNARY_TIMEOUT, StorageClient
 
@@ -34,6 +35,12 @@ class AppendResult:
 @dataclass(frozen=True)
 class BlobResult:
     error: str | None  # None: written
+
+
+BLOB_DELAY: float = 0.0
+"""Seconds every PutBlob waits before it is sent (`--blob-delay`): a slow object store, so that
+copy-to answers come late but legally. Only the suite's own tests set it (a replica whose
+legal slowness must not be mistaken for a liveness bug); 0 in every other run."""
 
 
 class ReadOnlyViolation(AssertionError):
@@ -86,7 +93,7 @@ class StorageWriter:
     def put_blob(
         self, address: str, key: str, blob_rows: list[Row], done: Callable[[BlobResult], None]
     ) -> None:
-        if not self.writable:
+        if not self.writable and not variants.on("copy-to-ignores-read-only"):  # VARIANT: RO-5
             raise ReadOnlyViolation(f"PutBlob {key} while read-only")
         request = storage_pb2.ProtoPutBlobRequest(key=key, writer_id=self._client.writer_id)
         for row in blob_rows:
@@ -102,7 +109,12 @@ class StorageWriter:
                 result = BlobResult(f"PutBlob {key}: {error.code().name}: {error.details()}")
             self._post(lambda: done(result))
 
-        self._client.executor.submit(call)
+        if BLOB_DELAY > 0:
+            timer = threading.Timer(BLOB_DELAY, self._client.executor.submit, args=(call,))
+            timer.daemon = True
+            timer.start()
+        else:
+            self._client.executor.submit(call)
 
     def get_shard(self, address: str, shard: str, done: Callable[[int, int, str | None], None]) -> None:
         """Read a shard's (upper, since); reads are allowed at any time."""

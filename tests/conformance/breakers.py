@@ -381,15 +381,6 @@ def peek_11(bad: bool) -> History:
     return h.error("c1", 1, "spurious") if bad else h.rows("c1", 1, [(R1, 1), (R2, 1)])
 
 
-@breaks("PEEK-11")
-def peek_11_limit_of_an_earlier_iteration(bad: bool) -> History:
-    """A new iteration starts from the default configuration (spec 14: as a fresh replica)."""
-    h = indexed().config("c1", max_result_size=1).frontiers("c1", "u1", all=5)
-    h.connect("c2").end("c1", "OK")
-    h.index("c2", "u1", source="a").init("c2").peek("c2", 1, "u1", t=3)
-    return h.error("c2", 1, "result exceeds max size") if bad else h.rows("c2", 1, [(R1, 1), (R2, 1)])
-
-
 @breaks("PEEK-12")
 def peek_12(bad: bool) -> History:
     h = indexed().config("c1", max_result_size=1).peek("c1", 1, "u1", t=3)
@@ -618,6 +609,12 @@ def status_1(bad: bool) -> History:
 
 
 @breaks("STATUS-1")
+def status_1_object(bad: bool) -> History:
+    """An object a dataflow builds (t1) is no collection: only exports have a status."""
+    return indexed().status("c1", "t1" if bad else "u1")
+
+
+@breaks("STATUS-1")
 def status_1_finished(bad: bool) -> History:
     h = History()
     h.connect("c1")
@@ -717,7 +714,7 @@ def recon_2(bad: bool) -> History:
 def recon_3(bad: bool) -> History:
     h = indexed().frontiers("c1", "u1", all=5)
     h.connect("c2").end("c1", "OK")
-    h.index("c2", "u1", source="a", as_of=5).init("c2")
+    h.index("c2", "u1", source="a", as_of=3).init("c2")
     if not bad:
         h.frontiers("c2", "u1", all=5)
     return late(h)

@@ -247,9 +247,9 @@ def test_repeated_allow_writes_and_a_writable_replica_from_before() -> None:
 # --- status ----------------------------------------------------------------------------------
 
 
-def test_status_for_a_built_object_and_hydration_progress() -> None:
-    h = reported().status("c1", "t1", hydrated=False).status("c1", "t1", hydrated=True)
-    clean(h.status("c1", "u1", hydrated=False).status("c1", "u1", hydrated=True).status("c1", "u1"))
+def test_status_hydration_progress_per_worker() -> None:
+    h = reported().status("c1", "u1", hydrated=False).status("c1", "u1", hydrated=True)
+    clean(h.status("c1", "u1", hydrated=False, worker=1).status("c1", "u1", hydrated=True, worker=1))
 
 
 # --- multi-process ---------------------------------------------------------------------------

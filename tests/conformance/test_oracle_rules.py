@@ -6,7 +6,6 @@ import pytest
 
 from conformance.oracle import format_violation
 from conformance.rules import RULES
-from tests.conformance import breakers
 from tests.conformance.breakers import CASES, Case
 
 PARAMS = [
@@ -37,16 +36,6 @@ def test_every_checked_rule_has_a_breaking_history() -> None:
     checked = {rid for rid, r in RULES.items() if r.checked_by_oracle}
     assert sorted(checked - set(CASES)) == []
     assert set(CASES) <= set(RULES)
-
-
-def test_a_limit_left_over_from_an_earlier_iteration_is_named() -> None:
-    (v,) = breakers.peek_11_limit_of_an_earlier_iteration(True).judged()
-    assert "a max_result_size of 1 from an earlier iteration would explain it" in v.actual
-    h = breakers.indexed().config("c1", max_result_size=1).frontiers("c1", "u1", all=5)
-    h.connect("c2").end("c1", "OK").connect("c3").end("c2", "OK")  # an iteration in between sets nothing
-    h.index("c3", "u1", source="a").init("c3").peek("c3", 1, "u1", t=3).error("c3", 1, "too large")
-    (v,) = h.judged()
-    assert v.rule == "PEEK-11" and "from an earlier iteration" in v.actual
 
 
 def test_every_checked_rule_is_counted_when_exercised() -> None:

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class Row:
     rule: str
     source: str
     description: str
-    caught: bool  # the run failed citing `rule`, and its replay did too
+    caught: bool  # the run failed citing `rule`, its replay did too, and its histories re-judge the same offline
     cited: list[str]  # every rule the run's failures cite
     first_rule: str  # the rule of the first violation
     seconds: float | None  # to the first violation, from the start of the suite's session
@@ -54,17 +54,22 @@ class Row:
     replayed: bool  # the replay of the saved failure failed again, citing `rule`
     run_seconds: float  # the whole run (first failure, shrinking, report)
     problem: str = ""  # why it does not count as caught
+    caught_by: str = ""  # "state machines", "a scenario" (only), "a robustness probe"; "" if not caught
+
+
+CAUGHT_BY = ("state machines", "a scenario", "a robustness probe")
 
 
 def judge(fault: faults.Fault, run: SuiteRun, again: SuiteRun | None) -> Row:
     first = run.first
     failure = run.failures[0] if run.failures else None
-    replayed = again is not None and fault.rule in again.cited
+    own = set(fault.rules)
+    replayed = again is not None and bool(own & set(again.cited))
     problems = []
     if run.exit_code == 0:
         problems.append("the suite passed")
-    elif fault.rule not in run.cited:
-        problems.append(f"the suite cited {', '.join(run.cited) or 'no rule'}, not {fault.rule}")
+    elif not own & set(run.cited):
+        problems.append(f"the suite cited {', '.join(run.cited) or 'no rule'}, not {' or '.join(fault.rules)}")
     if failure is None:
         problems.append("no failure artifact was written")
     elif not failure.history_file.exists():
@@ -72,6 +77,7 @@ def judge(fault: faults.Fault, run: SuiteRun, again: SuiteRun | None) -> Row:
     elif not replayed:
         cited = ", ".join(again.cited) if again is not None and again.cited else "nothing"
         problems.append(f"its replay did not reproduce it (cited {cited})")
+    problems += run.offline_mismatches() + (again.offline_mismatches() if again is not None else [])
     return Row(
         fault=fault.name,
         rule=fault.rule,
@@ -90,10 +96,28 @@ def judge(fault: faults.Fault, run: SuiteRun, again: SuiteRun | None) -> Row:
     )
 
 
-def kill(fault: faults.Fault, workdir: Path, patience: float = PATIENCE) -> Row:
+def kill(fault: faults.Fault, workdir: Path, patience: float = PATIENCE, caught_by: bool = True) -> Row:
     run = suite_run.run_suite(fault.name, workdir, patience=patience)
     again = suite_run.replay(run, workdir, patience=patience) if run.failures else None
-    return judge(fault, run, again)
+    row = judge(fault, run, again)
+    if row.caught and caught_by:
+        row = replace(row, caught_by=who_caught(fault, run, workdir, patience))
+    return row
+
+
+def who_caught(fault: faults.Fault, run: SuiteRun, workdir: Path, patience: float = PATIENCE) -> str:
+    """Whether the state machines catch the fault on their own (its rule, no scenario's help).
+
+    The matrix's run plays the scenarios first; when its first violation still came from a
+    machine, that settles it. Otherwise the machines run alone. The robustness rules are judged
+    from deliberate probes only (the machines send nothing illegal), so their faults are the
+    probes' by construction."""
+    if suite_run.strict_for(fault.name):
+        return "a robustness probe"
+    if suite_run.caught_by_machines(run.first, fault.rules):
+        return "state machines"
+    alone = suite_run.run_machines(fault.name, workdir, patience=patience)
+    return "state machines" if suite_run.caught_by_machines(alone.first, fault.rules) else "a scenario"
 
 
 def checks() -> list[str]:
@@ -114,6 +138,7 @@ def unproven(rows: Iterable[Row]) -> list[str]:
 
 def report(rows: list[Row], clean: SuiteRun | None, patience: float) -> dict[str, Any]:
     caught = [r for r in rows if r.caught]
+    by_machines = [r for r in rows if r.caught_by == "state machines"]
     return {
         "profile": PROFILE,
         "patience_s": patience,
@@ -123,6 +148,8 @@ def report(rows: list[Row], clean: SuiteRun | None, patience: float) -> dict[str
         else {"passed": clean.passed, "seconds": round(clean.seconds, 1), "cited": clean.cited},
         "faults": [asdict(r) for r in rows],
         "caught": len(caught),
+        "caught_by_machines": len(by_machines),
+        "not_by_machines": [r.fault for r in rows if r.caught and r.caught_by != "state machines"],
         "total": len(rows),
         "checks": checks(),
         "unproven": unproven(rows),
@@ -130,7 +157,7 @@ def report(rows: list[Row], clean: SuiteRun | None, patience: float) -> dict[str
 
 
 def table(rows: list[Row]) -> str:
-    header = ("fault", "rule", "caught", "s to 1st", "steps to 1st", "shrunk", "rules cited", "source")
+    header = ("fault", "rule", "caught", "caught by", "s to 1st", "steps to 1st", "shrunk", "rules cited", "source")
     lines = [header]
     for r in rows:
         lines.append(
@@ -138,6 +165,7 @@ def table(rows: list[Row]) -> str:
                 r.fault,
                 r.rule,
                 "yes" if r.caught else "NO",
+                r.caught_by or "-",
                 "-" if r.seconds is None else f"{r.seconds:.1f}",
                 "-" if r.steps is None else str(r.steps),
                 "-" if r.shrunk is None else str(r.shrunk),
@@ -154,13 +182,13 @@ def table(rows: list[Row]) -> str:
 def markdown(rows: list[Row]) -> str:
     """The table as the README shows it."""
     out = [
-        "| fault | breaks | caught | s to 1st violation | steps to 1st | shrunk to | from |",
-        "|---|---|---|---|---|---|---|",
+        "| fault | breaks | caught | caught by | s to 1st violation | steps to 1st | shrunk to | from |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         seconds = "-" if r.seconds is None else f"{r.seconds:.1f}"
         out.append(
-            f"| `{r.fault}` | {r.rule} | {'yes' if r.caught else '**no**'} | {seconds} | "
+            f"| `{r.fault}` | {r.rule} | {'yes' if r.caught else '**no**'} | {r.caught_by or '-'} | {seconds} | "
             f"{r.steps if r.steps is not None else '-'} | {r.shrunk if r.shrunk is not None else '-'} | "
             f"{r.source or '-'} |"
         )
@@ -174,14 +202,16 @@ def run_matrix(
     jobs: int = 2,
     patience: float = PATIENCE,
     progress: Callable[[str], None] = lambda _: None,
+    caught_by: bool = True,
 ) -> tuple[SuiteRun, list[Row]]:
     """The clean run, then every fault in `names` (`jobs` at a time), rows in registry order."""
     clean = suite_run.run_suite(None, workdir, patience=patience)
     progress(f"clean replica: {'passed' if clean.passed else 'FAILED'} in {clean.seconds:.1f} s")
 
     def one(name: str) -> Row:
-        row = kill(faults.REGISTRY[name], workdir, patience)
-        progress(f"{name}: {'caught' if row.caught else 'NOT CAUGHT: ' + row.problem} ({row.run_seconds:g} s)")
+        row = kill(faults.REGISTRY[name], workdir, patience, caught_by)
+        verdict = f"caught ({row.caught_by or 'by ?'})" if row.caught else "NOT CAUGHT: " + row.problem
+        progress(f"{name}: {verdict} ({row.run_seconds:g} s)")
         return row
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -198,12 +228,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="suite runs at a time (default %(default)s)")
     parser.add_argument("--patience", type=float, default=PATIENCE, help="seconds (default %(default)s)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument(
+        "--no-caught-by",
+        action="store_true",
+        help="skip the runs of the state machines alone that fill the 'caught by' column",
+    )
     args = parser.parse_args(argv)
     names = args.fault or list(faults.REGISTRY)
     workdir = args.out.parent / "mutants"
     started = time.monotonic()
     clean, rows = run_matrix(
-        names, workdir, jobs=args.jobs, patience=args.patience, progress=lambda line: print(line, file=sys.stderr)
+        names,
+        workdir,
+        jobs=args.jobs,
+        patience=args.patience,
+        progress=lambda line: print(line, file=sys.stderr),
+        caught_by=not args.no_caught_by,
     )
     data = report(rows, clean, args.patience)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -212,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"clean replica: {'passed' if clean.passed else 'FAILED: ' + ', '.join(clean.cited)}")
     print(f"caught {data['caught']} of {data['total']} faults with their own rule ({time.monotonic() - started:.0f} s)")
+    if not args.no_caught_by:
+        share = data["caught_by_machines"] / max(1, data["total"])
+        print(f"caught by the state machines alone: {data['caught_by_machines']} of {data['total']} ({share:.0%})")
     if not args.fault:
         print("unproven checks (no fault's run cited them): " + (", ".join(data["unproven"]) or "none"))
     if args.markdown:

@@ -27,13 +27,16 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from conformance.history import read_history
+from conformance.oracle import ControllerError, Oracle
 from conformance.rules import RULES
 from reference_replica import faults
-from tests.mutants.probe import OUT_VARIABLE
+from tests.mutants.probe import OUT_VARIABLE, STOP_VARIABLE
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 PROFILE: Final = "ci"
@@ -43,6 +46,8 @@ in milliseconds, so 5 s keeps a wide margin on a loaded machine, and it makes th
 faults (a third of the zoo) cost a quarter of the time. The clean runs use the same value."""
 REPLAY_RUNS: Final = 3
 RUN_TIMEOUT: Final = 600.0  # seconds: a run that takes longer is reported, never waited for
+MACHINES: Final = ROOT / "conformance" / "suite" / "test_machines.py"
+MACHINE_TESTS: Final = ("test_read_only_machine", "test_protocol_machine")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,27 @@ class Failure:
         )
 
 
+def offline_mismatch(failure: Failure) -> str:
+    """How `python -m conformance check` on the failure's history disagrees with the live run
+    ("" when it does not): the same MUST rules exactly, and every SHOULD rule the failure cites.
+    A history that holds every event its verdicts name reaches them again on its own."""
+    try:
+        events = read_history(failure.history_file).events
+        oracle = Oracle()
+        oracle.consume_all(events)
+    except (OSError, ValueError, ControllerError) as exc:
+        return f"{failure.history_file.name} cannot be judged offline: {exc}"
+    offline_must = {v.rule for v in oracle.violations}
+    offline_should = {v.rule for v in oracle.warnings}
+    live_must = {r for r in failure.rules if RULES[r].level == "MUST"}
+    live_should = set(failure.rules) - live_must
+    if offline_must == live_must and live_should <= offline_should:
+        return ""
+    offline = ", ".join(sorted(offline_must | offline_should)) or "nothing"
+    live = ", ".join(sorted(failure.rules)) or "nothing"
+    return f"offline check of {failure.history_file.name} cites {offline}, the live run {live}"
+
+
 @dataclass(frozen=True)
 class SuiteRun:
     fault: str | None
@@ -91,6 +117,10 @@ class SuiteRun:
     def cited(self) -> list[str]:
         """Every rule id the run's failures cite, first failure first, then those its report shows."""
         return list(dict.fromkeys([*(r for f in self.failures for r in f.rules), *self.reported]))
+
+    def offline_mismatches(self) -> list[str]:
+        """Every saved failure whose history, re-judged offline, disagrees with the live verdicts."""
+        return [m for f in self.failures if (m := offline_mismatch(f))]
 
     @property
     def passed(self) -> bool:
@@ -108,24 +138,57 @@ def strict_for(fault: str | None) -> bool:
     return known is not None and RULES[known.rule].level == "SHOULD"
 
 
-def replica_command(fault: str | None) -> str:
+def replica_command(fault: str | None, variants: Sequence[str] = ()) -> str:
     command = "{python} -m reference_replica --listen 127.0.0.1:{port}"
+    command += "".join(f" --variant {name}" for name in variants)
     return command if fault is None else f"{command} --inject-fault {fault}"
 
 
 def suite_command(
-    fault: str | None, artifacts: Path, *, patience: float = PATIENCE, first_failure: bool = True
+    fault: str | None,
+    artifacts: Path,
+    *,
+    patience: float = PATIENCE,
+    first_failure: bool = True,
+    variants: Sequence[str] = (),
 ) -> list[str]:
-    """The suite as the kill matrix runs it; the clean runs use it too (with `fault=None`)."""
+    """The suite as the kill matrix runs it; the clean runs use it too (with `fault=None`), and
+    the legal-variant matrix with `variants` (`tests/variants`): strict, like the clean run."""
     command = [sys.executable, "-m", "conformance", "run", "-p", "tests.mutants.probe", "-q"]
     command += ["-p", "no:cacheprovider", "--conformance-profile", PROFILE]
     command += ["--conformance-patience", f"{patience:g}", "--conformance-artifacts", str(artifacts)]
-    command += ["--replica-cmd", replica_command(fault)]
+    command += ["--replica-cmd", replica_command(fault, variants)]
     if strict_for(fault):
         command.append("--conformance-strict")
     if first_failure:
         command.append("-x")
     return command
+
+
+def caught_by_machines(first: FirstViolation | None, rules: tuple[str, ...]) -> bool:
+    """The first violation came from a state machine, citing one of `rules`."""
+    if first is None or not set(first.rules) & set(rules):
+        return False
+    name = first.test.rsplit("::", 1)[-1]
+    return name.startswith(MACHINE_TESTS)
+
+
+def machines_command(fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
+    """The state machines alone (no scenarios, no robustness probes), every one of them (no -x):
+    what they catch unaided."""
+    command = [*suite_command(fault, artifacts, patience=patience, first_failure=False), str(MACHINES)]
+    return command
+
+
+def run_machines(fault: str, workdir: Path, *, patience: float = PATIENCE) -> SuiteRun:
+    """The state machines alone against the faulty replica, ended by the probe at the first
+    violation that cites one of the fault's rules (`first` is then that one): only whether and
+    when they catch the fault matters here, not the shrunk example."""
+    artifacts = workdir / f"{fault}-machines"
+    command = machines_command(fault, artifacts, patience=patience)
+    rules = ",".join(faults.REGISTRY[fault].rules)
+    run = execute(command, fault, artifacts, env={STOP_VARIABLE: rules})
+    return replace(run, first=_first_violation(artifacts / "probe.json", "stopped_at"))
 
 
 def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, patience: float = PATIENCE) -> list[str]:
@@ -144,12 +207,18 @@ def replay_command(failure: Failure, fault: str | None, artifacts: Path, *, pati
     return command
 
 
-def execute(command: list[str], fault: str | None, artifacts: Path, extra: list[str] | None = None) -> SuiteRun:
+def execute(
+    command: list[str],
+    fault: str | None,
+    artifacts: Path,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> SuiteRun:
     """Run `command` (from the repository root) and read back what the suite saved in `artifacts`."""
     shutil.rmtree(artifacts, ignore_errors=True)  # an earlier run's failures must not count for this one
     artifacts.mkdir(parents=True)
     probe_file = artifacts / "probe.json"
-    env = {**os.environ, OUT_VARIABLE: str(probe_file)}
+    env = {**os.environ, **(env or {}), OUT_VARIABLE: str(probe_file)}
     argv = [*command, *(extra or [])]
     started = time.monotonic()
     try:
@@ -180,12 +249,12 @@ def replay(run: SuiteRun, workdir: Path, *, patience: float = PATIENCE) -> Suite
     return execute(replay_command(run.failures[0], run.fault, artifacts, patience=patience), run.fault, artifacts)
 
 
-def _first_violation(path: Path) -> FirstViolation | None:
+def _first_violation(path: Path, key: str = "first_violation") -> FirstViolation | None:
     try:
         data: Any = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    first = data.get("first_violation")
+    first = data.get(key)
     if not first:
         return None
     return FirstViolation(float(first["seconds"]), int(first["steps"]), list(first["rules"]), str(first["test"]))

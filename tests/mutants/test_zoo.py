@@ -52,6 +52,22 @@ def test_every_fault_breaks_one_check() -> None:
     assert len(faults.REGISTRY) >= 30
 
 
+def test_a_data_fault_shows_only_through_other_data_rules() -> None:
+    """`also` names the rules the same wrong data breaks in the other outputs (a subscribe, a
+    view, a copy-to): checks all, never the fault's own rule again."""
+    checks = set(matrix.checks())
+    for name, fault in faults.REGISTRY.items():
+        assert set(fault.also) <= checks and fault.rule not in fault.also, name
+        assert fault.rules[0] == fault.rule
+
+
+def test_every_fault_is_checked_somewhere_in_the_replica() -> None:
+    """A registered fault that no code path tests would be a fault in name only."""
+    code = "\n".join(p.read_text() for p in Path("reference_replica").rglob("*.py"))
+    for name in faults.REGISTRY:
+        assert f'"{name}"' in code.replace(f'"{name}",', ""), f"{name} is registered but never checked"
+
+
 def test_the_checks_are_the_registry_must_rules() -> None:
     must = {rid for rid, r in RULES.items() if r.level == "MUST"}
     assert set(matrix.checks()) <= must

@@ -5,8 +5,10 @@ reproduces it; known-failing lists are strict; the exit status guards against va
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,11 +16,22 @@ from typing import Any
 
 import pytest
 
-from tests.plugin.subrun import run_pytest
+from conformance.rules import RULES
+from tests.plugin.subrun import ROOT, run_pytest
+from tests.plugin.test_html_report import Page
 
 pytestmark = pytest.mark.slow
 
 FAULTY = "{python} -m reference_replica --listen 127.0.0.1:{port} --inject-fault duplicate-peek-response"
+
+
+def in_shell(directory: Path, line: str) -> subprocess.CompletedProcess[str]:
+    """`line` run by a shell, as a user pastes it (with this checkout importable, as run_pytest has it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_ADDOPTS"))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), str(ROOT / "protos"), os.environ.get("PYTHONPATH")) if p)
+    return subprocess.run(
+        ["/bin/sh", "-c", line], cwd=directory, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def report(directory: Path) -> dict[str, Any]:
@@ -37,6 +50,10 @@ def test_quick_profile_passes_against_the_reference_replica(tmp_path: Path) -> N
     suites = {s.get("name"): s for s in ET.parse(tmp_path / "junit.xml").getroot().iter("testsuite")}
     assert "conformance-rules" in suites and suites["conformance-rules"].get("failures") == "0"
     assert (tmp_path / "conformance-artifacts" / "conformance-report.md").read_text().startswith("# Conformance report")
+    page = Page((tmp_path / "conformance-artifacts" / "conformance-report.html").read_text())
+    assert page.ids["verdict"].startswith("PASS")
+    assert all(page.ids.get(f"rule-{rule_id}", "").startswith(rule_id) for rule_id in RULES)
+    assert "test_read_only_machine" in page.ids["timings"]
 
 
 def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(tmp_path: Path) -> None:
@@ -61,19 +78,36 @@ def test_a_broken_replica_fails_with_the_rule_an_artifact_and_a_working_replay(t
     failing = [
         c
         for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
-        if c.get("classname") == "conformance-rules" and c.find("failure") is not None
+        if (c.get("classname") or "").startswith("conformance-rules") and c.find("failure") is not None
     ]
-    assert [c.get("name") for c in failing] == ["verdict", "8. Peeks and cancels"]
+    assert [(c.get("classname"), c.get("name")) for c in failing] == [
+        ("conformance-rules", "verdict"),
+        ("conformance-rules.08-peeks-and-cancels", "PEEK-1"),
+    ]
+    peek1 = failing[1].find("failure")
+    assert peek1 is not None and (peek1.get("message") or "").startswith("PEEK-1 [MUST safety]")
+    assert "check: " in (peek1.text or "") and "--replay" in (peek1.text or "")
+    html = Page((tmp_path / "conformance-artifacts" / "conformance-report.html").read_text())
+    assert html.ids["verdict"].startswith("FAIL") and "FAIL" in html.ids["rule-PEEK-1"]
+    violation = html.ids["violation-PEEK-1"]
+    assert str(replays[0]) in violation and "last messages on the stream" in violation
 
+    # Both commands of the message are one copy-paste each: pasted into a shell as printed, the
+    # replay reproduces and the offline check re-judges the saved history to the same rule.
     command = re.search(r"^replay:\s+(.*)$", result.stdout, re.MULTILINE)
     assert command is not None
     argv = shlex.split(command.group(1))
+    assert argv[:3] == [sys.executable, "-m", "pytest"], "the interpreter that ran, not a `pytest` on PATH"
     assert "--replay" in argv and argv[argv.index("--replay") + 1] == str(replays[0])
-    plugin = "conformance.session.plugin"
-    pytest_args = argv[argv.index(plugin) + 1 :] if plugin in argv else argv[1:]
-    replayed = run_pytest(tmp_path, *pytest_args)
-    assert replayed.ret == 1
+    assert argv[argv.index("--replica-cmd") + 1] == FAULTY
+    replayed = in_shell(tmp_path, command.group(1))
+    assert replayed.returncode == 1
     assert re.search(r"reproduced [1-9] of 3", replayed.stdout), replayed.stdout[-3000:]
+    check = re.search(r"^check:\s+(.*)$", result.stdout, re.MULTILINE)
+    assert check is not None
+    assert shlex.split(check.group(1)) == [sys.executable, "-m", "conformance", "check", str(history)]
+    checked = in_shell(tmp_path, check.group(1))
+    assert checked.returncode == 1 and "PEEK-1 [MUST safety]" in checked.stdout, checked.stdout[-3000:]
 
 
 def test_known_failing_turns_failures_into_xfails_and_is_strict(tmp_path: Path) -> None:

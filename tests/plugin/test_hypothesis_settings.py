@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import Phase, settings
+from hypothesis import Phase, seed, settings
+from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
-from conformance.session.harness import hypothesis_settings
+from conformance.session.harness import hypothesis_settings, machine_seed
 from conformance.session.profiles import PROFILES, get_profile
 
 
@@ -51,3 +53,25 @@ def test_profiles_grow_from_quick_to_deep() -> None:
     assert get_profile("ci").with_overrides(examples=3, steps=4, patience=1.5) == ci.__class__(
         "ci", 3, 4, 1.5, ci.derandomize, ci.use_database, ci.scenario_repeats
     )
+
+
+def test_each_machine_test_searches_with_a_seed_of_its_own() -> None:
+    """Derandomized Hypothesis seeds from the test function's source, which every machine test
+    shares: without a seed per test, the parts of test_protocol_machine would draw the same
+    examples."""
+    drawn: dict[str, list[int]] = {}
+
+    class Draws(RuleBasedStateMachine):
+        name = ""
+
+        @rule(x=st.integers(0, 1 << 30))
+        def draw(self, x: int) -> None:
+            drawn.setdefault(self.name, []).append(x)
+
+    for name in ("test_protocol_machine[0]", "test_protocol_machine[1]", "test_protocol_machine[0] again"):
+        part = name.removesuffix(" again")
+        bound = seed(machine_seed(part))(type("Draws", (Draws,), {"name": name}))
+        few = settings(max_examples=5, stateful_step_count=3, derandomize=True, database=None)
+        run_state_machine_as_test(bound, settings=few)
+    assert drawn["test_protocol_machine[0]"] == drawn["test_protocol_machine[0] again"], "still derandomized"
+    assert drawn["test_protocol_machine[0]"] != drawn["test_protocol_machine[1]"]

@@ -30,6 +30,11 @@ def test_address_from_the_first_stdout_line(tmp_path: Path) -> None:
     try:
         address = proc.start()
         assert address.startswith("127.0.0.1:") and proc.alive() and proc.death_verdict() is None
+        # The port may accept before the fake has printed (the suite polls it too): let it finish
+        # printing before it is stopped, or a loaded machine stops it mid-start.
+        deadline = time.monotonic() + 30
+        while "listening on" not in proc.log_tail() and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         assert proc.stop() == 0
     log = (tmp_path / "r.log").read_text()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.report.build import Report, RunInfo, build_report
+from conformance.report.coverage import CELLS
 from conformance.report.junit import SUITE_NAME, append_rule_suite
 from conformance.report.render import markdown, terminal_table
 from conformance.report.results import RunResults
@@ -102,6 +103,18 @@ def test_not_applicable_rules_do_not_count_as_unexercised() -> None:
     assert status(report, "SUB-1") == "not_applicable" and report.passed
 
 
+def test_rules_of_a_status_the_replica_never_sent_are_not_applicable() -> None:
+    """Status is optional (STATUS-2): a replica that sends none leaves STATUS-1 unexercised, and a
+    full run must not fail for it; one that sends some must have it checked."""
+    rules = [FakeRule("STATUS-1", "MUST", "safety", 11), FakeRule("STATUS-2", "MAY", "permission", 11)]
+    silent = build_report(rules, {11: "Status"}, results(), info(full_run=True))
+    assert status(silent, "STATUS-1") == "not_applicable"
+    assert silent.passed
+    talking = build_report(rules, {11: "Status"}, results(STATUS_2=3), info(full_run=True))
+    assert status(talking, "STATUS-1") == "not_exercised"
+    assert "STATUS-1" in " ".join(talking.exit_reasons)
+
+
 def test_zero_tests_and_replica_deaths_and_strict_mode() -> None:
     empty = build_report(RULES, TITLES, RunResults(), info())
     assert empty.exit_reasons == ["no conformance test ran (zero selected, or every one skipped)"]
@@ -134,6 +147,19 @@ def test_results_cross_processes_as_json_and_merge() -> None:
     assert merged.suite_collected == 9 and not merged.full_run
 
 
+
+def test_timings_and_machine_counts_cross_processes_and_reach_the_json() -> None:
+    a, b = RunResults(), RunResults()
+    a.timings["suite::t1"] = 1.5
+    b.timings["suite::t2"] = 2.5
+    b.machines.append({"test": "suite::m", "examples": 3, "steps": 40})
+    merged = RunResults.from_json(a.to_json())
+    merged.merge(RunResults.from_json(b.to_json()))
+    assert merged.timings == {"suite::t1": 1.5, "suite::t2": 2.5} and merged.machines[0]["steps"] == 40
+    data = build_report(RULES, TITLES, merged, info()).to_json()
+    assert data["timings"] == {"tests": merged.timings, "machines": merged.machines}
+
+
 def test_markdown_and_terminal_table() -> None:
     r = results(PEEK_1=5)
     r.add_violation("PEEK-2", "PEEK-2 [MUST liveness] peek p1: nothing within 20 s", "suite::t", "f.replay.json")
@@ -153,32 +179,99 @@ def test_markdown_and_terminal_table() -> None:
     assert table[-1].startswith("by section: ") and "8:1/2!1" in table[-1]
 
 
-def test_junit_gets_one_case_per_section(tmp_path: Path) -> None:
+def test_data_edge_cells_are_counted_shown_and_required_in_a_full_run() -> None:
+    r = results(PEEK_1=1, PEEK_2=1, SUB_1=1)
+    r.coverage.update({cell: 2 for cell in CELLS if cell != "reduce.nan-key"})
+    full = build_report(RULES, TITLES, r, info(full_run=True))
+    assert full.exit_reasons == ["data-edge cell(s) not exercised by a full ci run: reduce.nan-key"]
+    assert build_report(RULES, TITLES, r, info(full_run=False)).passed
+    no_reduce = Capabilities(plan_operators=frozenset({"get", "mfp", "union", "constant", "join", "negate"}))
+    assert build_report(RULES, TITLES, r, info(full_run=True, capabilities=no_reduce)).passed, "n/a, not missing"
+    edges = {e["cell"]: e for e in full.to_json()["data_edges"]}
+    assert edges["reduce.nan-key"]["exercised"] == 0 and edges["join.null-key"]["exercised"] == 2
+    md = markdown(full)
+    assert "## Data edges" in md and "| `reduce.nan-key` | reduce | NaN in the group key | **0** |" in md
+    table = terminal_table(full)
+    assert f"data edges: {len(CELLS) - 1} of {len(CELLS)} cells exercised" in table
+    assert "  NOT exercised: reduce.nan-key" in table
+    merged = RunResults.from_json(r.to_json())
+    merged.merge(RunResults.from_json(r.to_json()))
+    assert merged.coverage["join.null-key"] == 4, "counts cross processes and add up, as the rules' do"
+
+
+def _junit(tmp_path: Path, report: Report) -> dict[str, ET.Element]:
     xml = tmp_path / "junit.xml"
     xml.write_text(
         '<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="1"><testcase name="t"/>'
         "</testsuite></testsuites>"
     )
-    r = results(PEEK_1=5, SUB_1=1)
-    r.add_violation("PEEK-2", "PEEK-2 nothing within 20 s", "t")
-    report = build_report(RULES, TITLES, r, info())
     append_rule_suite(xml, report)
     append_rule_suite(xml, report)  # idempotent: replaced, not duplicated
-    root = ET.parse(xml).getroot()
-    suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["pytest", SUITE_NAME]
-    cases = {c.get("name"): c for c in suites[1].findall("testcase")}
-    assert list(cases) == ["verdict", "8. Peeks and cancels", "9. Subscribes", "3. Stages", "2. Transport"]
-    verdict = cases["verdict"].find("failure")
+    return {s.get("name") or "": s for s in ET.parse(xml).getroot().findall("testsuite")}
+
+
+def _cases(suite: ET.Element) -> dict[str, str]:
+    """rule id -> failure, skipped or passed."""
+    out = {}
+    for case in suite.findall("testcase"):
+        kind = next((c.tag for c in case if c.tag in ("failure", "skipped")), "passed")
+        out[case.get("name") or ""] = kind
+    return out
+
+
+def test_junit_gets_one_case_per_rule_in_its_sections_suite(tmp_path: Path) -> None:
+    r = results(PEEK_1=5, SUB_1=1)
+    text = "PEEK-2 nothing within 20 s\nlast messages: ..."
+    r.add_violation("PEEK-2", text, "t", "f.replay.json", rerun="py -m pytest --replay f", check="py -m conformance c")
+    r.add_warning("SUB-8", "SUB-8 an updates batch after an error batch", "t")
+    report = build_report(RULES, TITLES, r, info())
+    suites = _junit(tmp_path, report)
+    assert list(suites) == [
+        "pytest",
+        SUITE_NAME,
+        f"{SUITE_NAME}: 8. Peeks and cancels",
+        f"{SUITE_NAME}: 9. Subscribes",
+        f"{SUITE_NAME}: 3. Stages",
+        f"{SUITE_NAME}: 2. Transport",
+    ]
+    verdict = suites[SUITE_NAME].find("testcase[@name='verdict']/failure")
     assert verdict is not None and verdict.get("message") == "FAIL - MUST rule(s) violated: PEEK-2"
-    failure = cases["8. Peeks and cancels"].find("failure")
-    assert failure is not None and "PEEK-2 nothing within 20 s" in (failure.get("message") or "")
-    assert cases["9. Subscribes"].find("failure") is None
-    assert cases["3. Stages"].find("skipped") is not None
-    assert suites[1].get("failures") == "2" and suites[1].get("tests") == "5"
-    props = {p.get("name"): p.get("value") for p in suites[1].iter("property")}
+    peeks = suites[f"{SUITE_NAME}: 8. Peeks and cancels"]
+    assert _cases(peeks) == {"PEEK-1": "passed", "PEEK-2": "failure", "PEEK-5": "skipped"}
+    failure = peeks.find("testcase[@name='PEEK-2']/failure")
+    assert failure is not None and failure.get("message") == "PEEK-2 nothing within 20 s"
+    assert "last messages" in (failure.text or "") and "check: py -m conformance c" in (failure.text or "")
+    assert peeks.find("testcase[@name='PEEK-1']").get("classname") == f"{SUITE_NAME}.08-peeks-and-cancels"  # type: ignore[union-attr]
+    assert (peeks.get("tests"), peeks.get("failures"), peeks.get("skipped")) == ("3", "1", "1")
+    # A SHOULD warning outside strict mode passes, as the verdict does; an unexercised rule is skipped.
+    subs = suites[f"{SUITE_NAME}: 9. Subscribes"]
+    assert _cases(subs) == {"SUB-1": "passed", "SUB-8": "passed"}
+    assert "warning" in (subs.findtext("testcase[@name='SUB-8']/system-out") or "")
+    assert _cases(suites[f"{SUITE_NAME}: 2. Transport"]) == {"TRANS-4": "skipped"}
+    props = {p.get("name"): p.get("value") for p in suites[SUITE_NAME].iter("property")}
     assert props["suite_version"] == "1.2.3" and props["profile"] == "ci"
     assert props["verdict"] == "FAIL" and props["exit_status"] == "1"
+
+
+def test_junit_rule_cases_fail_exactly_where_the_verdict_blames_a_rule(tmp_path: Path) -> None:
+    r = results(PEEK_1=5)
+    r.add_warning("SUB-8", "SUB-8 an updates batch after an error batch", "t")
+    report = build_report(
+        RULES, TITLES, r, info(full_run=True, strict=True, known_failing={"PEEK-1"}, capabilities=Capabilities())
+    )
+    suites = _junit(tmp_path, report)
+    failing = {
+        case.get("name"): case.find("failure").get("type")  # type: ignore[union-attr]
+        for suite in suites.values()
+        for case in suite.findall("testcase")
+        if case.find("failure") is not None and case.get("name") != "verdict"
+    }
+    assert failing == {"PEEK-1": "known_failing", "PEEK-2": "coverage", "SUB-1": "coverage", "SUB-8": "strict"}
+    assert set(failing) == set(report.verdict.blamed())
+    clean = build_report(RULES, TITLES, results(PEEK_1=1, PEEK_2=1, SUB_1=1), info())
+    suites = _junit(tmp_path, clean)
+    assert clean.verdict.passed and suites[SUITE_NAME].get("failures") == "0"
+    assert all(s.get("failures") == "0" for name, s in suites.items() if name != "pytest")
 
 
 def test_known_failing_file(tmp_path: Path) -> None:

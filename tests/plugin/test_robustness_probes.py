@@ -37,7 +37,7 @@ def rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
 def test_the_clean_replica_passes_every_probe_even_strict(tmp_path: Path) -> None:
     result, data = probes(tmp_path, None, "--conformance-strict")
     assert result.ret == 0, result.stdout[-3000:]
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=11)
     for rule_id in ("TRANS-4", "TRANS-5"):
         line = rule(data, rule_id)
         assert line["status"] == "passed" and line["exercised"] >= 3, line
@@ -48,13 +48,23 @@ def test_the_clean_replica_passes_every_probe_even_strict(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("fault", "rule_id", "test"),
+    ("fault", "rule_id", "test", "outcomes"),
     [
-        ("crash-on-illegal-command", "TRANS-4", "init-complete-before-create-timely"),
-        ("refuses-unknown-cancel", "TRANS-5", "cancel-unknown-uuid"),
+        # The process dies of the first probe: every later probe is skipped.
+        ("crash-on-illegal-command", "TRANS-4", "init-complete-before-create-timely", {"failed": 1, "skipped": 10}),
+        # ... of the fifth: the four before it pass.
+        (
+            "crash-on-early-allow-writes",
+            "TRANS-4",
+            "allow-writes-before-init-complete",
+            {"failed": 1, "passed": 4, "skipped": 6},
+        ),
+        ("refuses-unknown-cancel", "TRANS-5", "cancel-unknown-uuid", {"failed": 1, "passed": 10}),
     ],
 )
-def test_a_robustness_fault_warns_and_fails_only_strict(tmp_path: Path, fault: str, rule_id: str, test: str) -> None:
+def test_a_robustness_fault_warns_and_fails_only_strict(
+    tmp_path: Path, fault: str, rule_id: str, test: str, outcomes: dict[str, int]
+) -> None:
     lenient, data = probes(tmp_path / "lenient", fault)
     assert lenient.ret == 0, lenient.stdout[-3000:]
     assert rule(data, rule_id)["status"] == "warning" and data["verdict"] == "pass"
@@ -63,7 +73,7 @@ def test_a_robustness_fault_warns_and_fails_only_strict(tmp_path: Path, fault: s
     strict, data = probes(tmp_path / "strict", fault, "--conformance-strict")
     assert strict.ret == 1, strict.stdout[-3000:]
     assert data["exit_reasons"] == [f"SHOULD rule(s) violated in strict mode: {rule_id}"]
-    strict.assert_outcomes(**({"failed": 1, "skipped": 8} if rule_id == "TRANS-4" else {"failed": 1, "passed": 8}))
+    strict.assert_outcomes(**outcomes)
     assert f"{rule_id} [SHOULD robustness]" in strict.stdout
     failures = tmp_path / "strict" / "conformance-artifacts" / "failures"
     saved = json.loads(next(failures.glob(f"test_probe-{test}-{rule_id}.replay.json")).read_text())

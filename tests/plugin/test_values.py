@@ -19,6 +19,7 @@ from conformance.steps.values import (
     encode_row,
 )
 from conformance.wire.frontiers import EMPTY
+from conformance.wire.rows import datum_to_proto
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,18 @@ def test_nan_and_infinities_round_trip() -> None:
     assert encode_datum(nan) == {"float64": "nan"}
     assert encode_datum(decode_datum({"float64": "-inf"}, "x")) == {"float64": "-inf"}
     assert decode_datum({"float64": "-0.0"}, "x") == ("float64", 0.0)
+
+
+def test_negative_zero_stays_negative_on_the_wire() -> None:
+    """-0.0 equals 0.0 (spec 5.3), so the model cannot tell them apart, but the replica must
+    get the -0.0 it was sent: that is the only way to test that it knows they are equal."""
+    for spelled in ({"float64": "-0.0"}, -0.0, {"float64": -0.0}):
+        d = decode_datum(spelled, "x")
+        assert d == ("float64", 0.0) and hash(d) == hash(("float64", 0.0))
+        assert math.copysign(1.0, d[1]) < 0 and datum_to_proto(d).float64 == 0.0
+        assert math.copysign(1.0, datum_to_proto(d).float64) < 0
+        assert encode_datum(d) == {"float64": "-0.0"}
+    assert encode_datum(decode_datum(0.0, "x")) == 0.0
 
 
 def test_an_int_and_a_bool_stay_different_kinds() -> None:

@@ -130,6 +130,12 @@ def test_terminal_json_markdown_and_junit_agree(name: str, tmp_path: Path) -> No
         assert failure.get("message") == headline[:300]
     props = {p.get("name"): p.get("value") for p in ET.parse(xml).iter("property")}
     assert props["verdict"] == word and props["exit_status"] == str(code)
+    rule_failures = {
+        c.get("name")
+        for c in ET.parse(xml).iter("testcase")
+        if c.get("name") != "verdict" and c.find("failure") is not None
+    }
+    assert rule_failures == set(report.verdict.blamed())
 
 
 def test_a_replica_fault_outranks_the_suites_own_error_and_the_deadline() -> None:
