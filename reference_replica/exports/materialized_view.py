@@ -134,8 +134,8 @@ class MaterializedViewExport(Export):
         return (write, self.dataflow.input_frontier(), self.node.frontier)
 
     def step(self) -> None:
-        if self._stopped or self._in_flight:
-            return
+        if self._stopped or self._in_flight or not self.dataflow.running:
+            return  # not started yet (variant suspend-until-scheduled): start() asks the shard's state
         if self._reader is None:
             if not self._asking and clock.monotonic() >= self._retry_at:
                 self._ask_shard_state()
