@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 REPLICA_PROCESSES ?= 1
 REPLICA_WORKERS ?= 1
 REPLICA_SHAPE := $(if $(filter-out 1,$(REPLICA_PROCESSES) $(REPLICA_WORKERS)),--replica-cmd '{python} -m reference_replica --listen 127.0.0.1:0 --storage-allow {storage} --processes $(REPLICA_PROCESSES) --workers $(REPLICA_WORKERS)')
+BENCH_ARGS ?=
 
 .PHONY: all venv conformance test protos protos-check lint mutants variants bench clean
 
@@ -54,8 +55,10 @@ mutants: $(STAMP)
 variants: $(STAMP)
 	$(PY) -m tests.variants.matrix
 
+# Every bench prints its ratios with the baselines measured in the same run;
+# BENCH_ARGS=--strict fails on a missed target, BENCH_ARGS=--quick is a smoke run.
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis conformance-artifacts

@@ -62,6 +62,8 @@ from compute_protocol.v1 import (
     storage_pb2_grpc,
 )
 
+from bench._report import Targets, add_arguments
+
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
 BATCH = 10_000  # updates per Listen batch
@@ -396,17 +398,13 @@ def memory_per_row(n: int) -> tuple[float, float]:
     return retained / n, encoded
 
 
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISS"
-
-
 def slope(a: tuple[int, float], b: tuple[int, float]) -> float:
     return math.log(b[1] / a[1]) / math.log(b[0] / a[0])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="sizes up to 10^5 (well under 30 s)")
+    add_arguments(parser)  # --quick: sizes up to 10^5 (well under 30 s)
     args = parser.parse_args()
     sizes = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
     storage = BenchStorage()
@@ -436,15 +434,37 @@ def main() -> int:
     ingest_ratio = at.decode_s / at.ingest_s
     peek_ratio = at.peek_s / at.build_s
     memory_ratio = mem_bytes / proto_bytes
-    linear = max(ingest_slope, peek_slope) <= 1.2
-    growth = "linear" if linear else "SUPERLINEAR"
-    print("\nRatios (at 100,000 rows)")
-    print(f"  ingest rate / decode rate  {ingest_ratio:6.2f}   target >= 0.3  {verdict(ingest_ratio >= 0.3)}")
-    print(f"  peek time / build time     {peek_ratio:6.2f}   target <= 3    {verdict(peek_ratio <= 3)}")
-    print(f"  memory per row / proto row {memory_ratio:6.2f}   target <= 4    {verdict(memory_ratio <= 4)}")
-    print(f"    ({mem_bytes:.0f} B per indexed row vs {proto_bytes:.0f} B encoded)")
-    print(f"  cost growth                {growth} (the slopes above; 1.0 = linear)")
-    return 0
+    print("\nRatios (at 100,000 rows), each against its baseline of the same run")
+    targets = Targets(strict=args.strict)
+    targets.row(
+        "ingest rate / decode rate",
+        ingest_ratio,
+        ">=",
+        0.3,
+        f"{at.rows / at.ingest_s:,.0f} updates/s ingested vs {at.rows / at.decode_s:,.0f} decoded",
+    )
+    targets.row(
+        "peek time / build time",
+        peek_ratio,
+        "<=",
+        3,
+        f"{at.peek_s * 1e3:.1f} ms peek vs {at.build_s * 1e3:.1f} ms build",
+    )
+    targets.row(
+        "memory per row / proto row",
+        memory_ratio,
+        "<=",
+        4,
+        f"{mem_bytes:.0f} B per indexed row vs {proto_bytes:.0f} B encoded",
+    )
+    targets.row(
+        "cost growth (largest log-log slope)",
+        max(ingest_slope, peek_slope),
+        "<=",
+        1.2,
+        "1.0 = linear: time per row stays flat as rows grow",
+    )
+    return targets.exit_status()
 
 
 if __name__ == "__main__":

@@ -5,10 +5,15 @@ them as they happen (and feeds the same objects to the oracle), and `python -m c
 HISTORY` reads them back and feeds them to a fresh oracle. Because the oracle learns the time
 only from event timestamps, both runs reach the same verdicts, liveness ones included.
 
-Commands and responses are stored with `google.protobuf.json_format`, which round-trips every
-field losslessly (frontier presence included); storage events carry rows as `[kind, value]`
-pairs. The writer appends and flushes one line per event, so a crash loses at most the line
-being written, and the reader skips a torn last line.
+Commands and responses are stored twice: as `google.protobuf.json_format` JSON, for people
+(it round-trips every field, frontier presence included), and as `wire`, the message's
+protobuf encoding in base64, which is what the reader decodes: exactly the bytes' content
+(fields this suite does not know included), and at C speed, where parsing the JSON back into
+a message costs ten times reading the line (`bench/suite_overhead.py`). A line without `wire`
+(a history written by hand, or by format 1) is decoded from its JSON; to edit a recorded
+message by hand, edit its JSON and delete its `wire`. Storage events carry rows as
+`[kind, value]` pairs. The writer appends and flushes one line per event, so a crash loses at
+most the line being written, and the reader skips a torn last line.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar, TypeAlias
+from typing import IO, Any, ClassVar, Final, TypeAlias
 
 from compute_protocol.v1 import command_pb2, response_pb2
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
 from conformance.storage import StorageEvent
 from conformance.wire.rows import Datum, Row, datum
@@ -33,7 +39,8 @@ from conformance.wire.rows import Datum, Row, datum
 Epoch: TypeAlias = tuple[int, int]
 """A `ProtoClusterStartupEpoch` as `(envd, replica)`, ordered like the spec orders epochs."""
 
-FORMAT = "compute-conformance-history/1"
+FORMAT = "compute-conformance-history/2"
+READABLE_FORMATS = (FORMAT, "compute-conformance-history/1")  # 1: the same lines without `wire`
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,6 +219,7 @@ def _decode_storage(raw: dict[str, Any]) -> StorageEvent:
 
 def to_json(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"type": event.TYPE, "seq": event.seq, "time": event.time}
+    body: dict[str, Any] = {}
     for f in dataclasses.fields(event):
         if f.name in ("seq", "time"):
             continue
@@ -221,12 +229,15 @@ def to_json(event: Event) -> dict[str, Any]:
         if (isinstance(event, Command) and f.name == "cmd") or (
             isinstance(event, Response) and f.name == "resp"
         ):
-            value = json_format.MessageToDict(value, preserving_proto_field_name=True)
+            body[f.name] = json_format.MessageToDict(value, preserving_proto_field_name=True)
+            out["wire"] = base64.b64encode(value.SerializeToString()).decode("ascii")
+            continue
         elif isinstance(event, Storage):
             value = _encode_storage(value)
         elif f.name == "epoch":
             value = list(value)
         out[f.name] = value
+    out.update(body)  # the message's JSON last: a reader with `wire` need not parse it (`_skim`)
     return out
 
 
@@ -235,11 +246,20 @@ def from_json(raw: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(str(kind))
     if cls is None:
         raise ValueError(f"unknown event type {kind!r}")
-    args = {k: v for k, v in raw.items() if k != "type"}
+    args = {k: v for k, v in raw.items() if k not in ("type", "wire")}
+    wire = raw.get("wire")
     if cls is Command:
-        args["cmd"] = json_format.ParseDict(args["cmd"], command_pb2.ProtoComputeCommand())
+        args["cmd"] = (
+            command_pb2.ProtoComputeCommand.FromString(base64.b64decode(wire, validate=True))
+            if wire is not None
+            else json_format.ParseDict(args["cmd"], command_pb2.ProtoComputeCommand())
+        )
     elif cls is Response:
-        args["resp"] = json_format.ParseDict(args["resp"], response_pb2.ProtoComputeResponse())
+        args["resp"] = (
+            response_pb2.ProtoComputeResponse.FromString(base64.b64decode(wire, validate=True))
+            if wire is not None
+            else json_format.ParseDict(args["resp"], response_pb2.ProtoComputeResponse())
+        )
     elif cls is Storage:
         args["event"] = _decode_storage(args["event"])
     elif cls is StreamOpen:
@@ -301,29 +321,66 @@ class History:
     torn: str = ""
 
 
+class HistoryFile:
+    """A history file read event by event, so that a check holds only the event it judges (a
+    deep run's history can be large, and holding every event makes the garbage collector the
+    largest cost of reading one). Once read through, `torn` holds a last line that a crash cut
+    short. Raises ValueError, naming the line, for anything else that is not an event."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.torn = ""
+
+    def __iter__(self) -> Iterator[Event]:
+        path = self.path
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    raw = _skim(line) or json.loads(line)
+                except json.JSONDecodeError as exc:
+                    if next(f, None) is None:  # the last line: cut short by a crash
+                        self.torn = line.rstrip("\r\n")
+                        return
+                    raise ValueError(f"{path}:{n}: not a JSON line: {exc}") from None
+                if raw.get("type") == "format":
+                    if raw.get("format") not in READABLE_FORMATS:
+                        raise ValueError(f"{path}:{n}: unsupported history format {raw.get('format')!r}")
+                    continue
+                try:
+                    event = from_json(raw)
+                except (ValueError, KeyError, TypeError, json_format.ParseError, DecodeError) as exc:
+                    raise ValueError(f"{path}:{n}: not a history event: {exc}") from None
+                yield event
+
+
+_BODIES: Final = ((',"cmd":', '{"type":"command",'), (',"resp":', '{"type":"response",'))
+
+
+def _skim(line: str) -> dict[str, Any] | None:
+    """A format-2 command or response line without its message's JSON, which the reader does
+    not use (it decodes `wire`) and which is most of the line: parsing it was the largest cost
+    of an offline check. The message's JSON is the line's last key (`to_json`), and `,"cmd":`
+    cannot occur inside a JSON string (a quote there is escaped), so the line up to it is the
+    event's other keys. Only a whole line (it ends with its newline) is skimmed, and only if
+    what precedes holds `wire`; anything else (format 1, a torn line) is parsed whole."""
+    if not line.endswith("}\n"):
+        return None
+    for key, start in _BODIES:
+        if line.startswith(start):
+            cut = line.find(key)
+            if cut < 0:
+                return None
+            raw = json.loads(line[:cut] + "}")
+            return raw if isinstance(raw, dict) and "wire" in raw else None
+    return None
+
+
 def read_history(path: Path | str) -> History:
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    events: list[Event] = []
-    torn = ""
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if n == len(lines):
-                torn = line
-                break
-            raise ValueError(f"{path}:{n}: not a JSON line: {exc}") from None
-        if raw.get("type") == "format":
-            if raw.get("format") != FORMAT:
-                raise ValueError(f"{path}:{n}: unsupported history format {raw.get('format')!r}")
-            continue
-        try:
-            events.append(from_json(raw))
-        except (ValueError, KeyError, TypeError, json_format.ParseError) as exc:
-            raise ValueError(f"{path}:{n}: not a history event: {exc}") from None
-    return History(events, torn)
+    source = HistoryFile(path)
+    events = list(source)
+    return History(events, source.torn)
 
 
 # --- the live pipeline ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.history import read_history
+from conformance.history import HistoryFile
 from conformance.oracle import ControllerError, Oracle, format_violation
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
@@ -31,24 +31,31 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        history = read_history(args.history)
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot read {args.history}: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if history.torn:
+    source = HistoryFile(args.history)
+    events = iter(source)  # judged as read: a long history is never held whole
+    oracle = Oracle(patience=args.patience)
+    count = 0
+    while True:
+        try:
+            event = next(events, None)
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read {args.history}: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        if event is None:
+            break
+        try:
+            oracle.consume(event)
+        except ControllerError as exc:
+            print(
+                f"error: the history breaks a controller rule, so nothing after it can be judged: {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_UNUSABLE
+        count += 1
+    if source.torn:
         print(
             f"note: the last line of {args.history} was cut short (a crash?) and is ignored", file=sys.stderr
         )
-    oracle = Oracle(patience=args.patience)
-    try:
-        oracle.consume_all(history.events)
-    except ControllerError as exc:
-        print(
-            f"error: the history breaks a controller rule, so nothing after it can be judged: {exc}",
-            file=sys.stderr,
-        )
-        return EXIT_UNUSABLE
     for v in oracle.violations:
         print(format_violation(v))
         print()
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print()
     print(
-        f"{len(history.events)} events: {len(oracle.violations)} violation(s) of MUST rules, "
+        f"{count} events: {len(oracle.violations)} violation(s) of MUST rules, "
         f"{len(oracle.warnings)} warning(s) on SHOULD rules"
     )
     failed = bool(oracle.violations) or (args.strict and bool(oracle.warnings))

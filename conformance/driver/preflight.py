@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import time
+import threading
 from pathlib import Path
 
 import grpc
@@ -169,10 +169,9 @@ def _service(address: str, tls: TlsConfig | None, timeout: float) -> str | None:
             return f"gRPC connection not ready{why}"
         stream = channel.stream_stream(METHOD)(iter(pump))
         call = stream
-        deadline = time.monotonic() + SERVICE_WAIT
-        while not stream.done() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if not stream.done():
+        ended = threading.Event()
+        stream.add_done_callback(lambda _: ended.set())  # gRPC's thread signals the end
+        if not ended.wait(SERVICE_WAIT):
             return None  # the stream is open: a replica waiting for CreateTimely
         code = stream.code()
         if code == grpc.StatusCode.UNIMPLEMENTED:

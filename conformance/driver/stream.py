@@ -28,7 +28,7 @@ from conformance.oracle.state import FrontierKind
 from conformance.wire import commands as cmd
 from conformance.wire.frontiers import EMPTY, Frontier
 from conformance.wire.ids import GlobalId, PeekId
-from conformance.wire.rows import Row, row_from_proto
+from conformance.wire.rows import Row, entries_from_proto
 
 if TYPE_CHECKING:
     from conformance.driver.replica import Replica
@@ -218,16 +218,23 @@ class Stream:
         )
 
     def wait_quiet(self, quiet: float, *, timeout: float | None = None) -> None:
-        """Until no response arrived on any process stream for `quiet` seconds."""
+        """Until no response arrived on any process stream for `quiet` seconds.
+
+        Event-driven like every wait: it sleeps until the window would end, and a response
+        that arrives meanwhile (the reader thread notifies) moves the end to `quiet` after it.
+        """
         clock = self._recorder.clock
         started = clock()
 
+        def window_end() -> float:
+            last = max((ps.last_received for ps in self.processes if ps.last_received is not None), default=started)
+            return max(last, started) + quiet
+
         def done() -> bool | None:
-            last = max((ps.last_received or started for ps in self.processes), default=started)
-            return True if clock() - max(last, started) >= quiet else None
+            return True if clock() >= window_end() else None
 
         limit = timeout if timeout is not None else self.replica.patience + quiet
-        self._wait(f"{quiet:g} s without responses", done, [], limit, poll=quiet / 4)
+        self._wait(f"{quiet:g} s without responses", done, [], limit, wake_at=window_end)
 
     def settle(self, *, timeout: float | None = None) -> None:
         """Until every obligation open on this connection is discharged (or judged violated)."""
@@ -279,9 +286,11 @@ class Stream:
         done: Callable[[], T | None],
         groups: list[Hashable] | None,
         timeout: float | None,
-        poll: float | None = None,
+        wake_at: Callable[[], float] | None = None,
         expect_end: bool = False,
     ) -> T:
+        """Until `done()` returns a result; it is re-checked whenever an event is recorded (the
+        recorder's condition), and at `wake_at()` for a condition that time alone can make true."""
         rec = self._recorder
         limit = timeout if timeout is not None else self.replica.patience
         with rec.changed:
@@ -315,7 +324,9 @@ class Stream:
                 pause = deadline - now + _EPSILON
                 if run_left is not None:
                     pause = min(pause, run_left + _EPSILON)
-                rec.changed.wait(min(pause, poll) if poll is not None else pause)
+                if wake_at is not None:
+                    pause = min(pause, max(0.0, wake_at() - now))
+                rec.changed.wait(pause)
 
     def _new_verdicts(self, before: tuple[int, int]) -> list[Violation]:
         return self._oracle.violations[before[0] :] + self._oracle.warnings[before[1] :]
@@ -375,9 +386,8 @@ def _merge_peek(responses: dict[str, response_pb2.ProtoPeekResponse]) -> PeekAns
         return PeekAnswer("error", error=errors[-1], responses=responses)
     rows: dict[Row, int] = {}
     for r in responses.values():
-        for e in r.rows.rows:
-            key = row_from_proto(e.row)
-            rows[key] = rows.get(key, 0) + e.count
+        for key, count in entries_from_proto(r.rows):
+            rows[key] = rows.get(key, 0) + count
     return PeekAnswer("rows", rows=rows, responses=responses)
 
 

@@ -240,8 +240,26 @@ class Mfp:
         return out.consolidated()
 
 
+_COMPILED: dict[bytes, Mfp] = {}
+_COMPILED_MAX: Final = 256
+
+
 def compile_mfp(mfp: plan_pb2.ProtoMapFilterProject) -> Mfp:
-    """Expression i reads columns [0, input_arity + i); predicates and projection read all."""
+    """Expression i reads columns [0, input_arity + i); predicates and projection read all.
+
+    Kept by the message's encoding (a few hundred at most): every peek's MFP is compiled when
+    its answer is judged, on the reader thread, and peeks repeat the same few MFPs."""
+    key = mfp.SerializeToString(deterministic=True)
+    known = _COMPILED.get(key)
+    if known is None:
+        known = _compile_mfp(mfp)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = known
+    return known
+
+
+def _compile_mfp(mfp: plan_pb2.ProtoMapFilterProject) -> Mfp:
     arity = mfp.input_arity
     expressions = tuple(compile_expr(e, arity + i) for i, e in enumerate(mfp.expressions))
     width = arity + len(expressions)

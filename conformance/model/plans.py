@@ -45,9 +45,14 @@ class Plan:
         for child in self.inputs():
             yield from child.walk()
 
-    def gets(self) -> set[GlobalId]:
-        """Every id the plan reads."""
-        return {node.id for node in self.walk() if isinstance(node, Get)}
+    def gets(self) -> frozenset[GlobalId]:
+        """Every id the plan reads. Kept once computed (a plan never changes): the oracle asks
+        for it on every event, for every frontier it owes."""
+        known: frozenset[GlobalId] | None = self.__dict__.get("_gets")
+        if known is None:
+            known = frozenset(node.id for node in self.walk() if isinstance(node, Get))
+            object.__setattr__(self, "_gets", known)  # frozen: fields only; this is a cache
+        return known
 
     def constant_times(self) -> set[int]:
         return {u.time for node in self.walk() if isinstance(node, Constant) for u in node.updates}

@@ -139,4 +139,4 @@ def _peek(ctx: Context, it: Iteration, p: command_pb2.ProtoPeek) -> None:
         target = gid_str(p.index.id)
         c = it.collections.get(target)
         since = c.compaction if c is not None else 0
-    it.peeks[uuid] = Peek(uuid, p, p.timestamp, ctx.seq, ctx.now, target, shard, since)
+    it.peeks[uuid] = it.unsettled_peeks[uuid] = Peek(uuid, p, p.timestamp, ctx.seq, ctx.now, target, shard, since)

@@ -10,6 +10,9 @@ answer once every process has answered with `Rows`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import itemgetter
+
 from compute_protocol.v1 import response_pb2
 
 from conformance.oracle.bounds import cite, peek_final, peek_owed_final
@@ -22,7 +25,7 @@ from conformance.oracle.state import Iteration, Peek, StreamState
 from conformance.quotes import clip
 from conformance.wire import frontiers
 from conformance.wire.ids import uuid_str
-from conformance.wire.rows import Row, row_from_proto
+from conformance.wire.rows import Row, entries_from_proto
 
 
 def on_peek_response(
@@ -72,7 +75,7 @@ def on_peek_response(
     if p.since <= p.t < _since_now(ctx, it, p):
         ctx.exercise("PEEK-13")  # compaction sent after the Peek passed t: the answer must ignore it
     if variant == "rows":
-        _judge_rows(ctx, it, ss, p, subject, [(row_from_proto(e.row), e.count) for e in msg.resp.rows.rows])
+        _judge_rows(ctx, it, ss, p, subject, entries_from_proto(msg.resp.rows))
     elif variant == "error":
         _judge_error(ctx, it, ss, p, subject, msg.resp.error)
     else:
@@ -91,7 +94,7 @@ def _expected(it: Iteration, p: Peek) -> PeekExpectationLike:
 
 
 def _judge_rows(
-    ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject: str, entries: list[tuple[Row, int]]
+    ctx: Context, it: Iteration, ss: StreamState, p: Peek, subject: str, entries: Sequence[tuple[Row, int]]
 ) -> None:
     ctx.exercise("PEEK-9", "PEEK-6")
     if p.t < p.since:
@@ -112,14 +115,14 @@ def _judge_rows(
             f"Rows while {_finality(ctx, it, p)}",
         )
         return
-    if any(m <= 0 for _, m in entries):
+    if min(map(itemgetter(1), entries), default=1) <= 0:
         ctx.flag("PEEK-7", ss, subject, ["every count at least 1"], "an entry with count 0")
         return
     single = len(it.streams) == 1
     expected = _expected(it, p)
     if single and _required_error(ctx, ss, p, subject, expected, f"Rows ({len(entries)} entries)"):
         return
-    size = result_size(r for r, _ in entries)
+    size = result_size(list(map(itemgetter(0), entries)))
     start = config_start(ss, p, p.final_seq or p.seq)
     ctx.exercise("PEEK-12", "CONFIG-1", "CONFIG-2")
     broken = classify(
@@ -138,9 +141,11 @@ def _judge_rows(
             f"Rows of {size} bytes",
         )
         return
-    got: dict[Row, int] = {}
-    for r, m in entries:
-        got[r] = got.get(r, 0) + m
+    got: dict[Row, int] = dict(entries)  # in C; a row sent twice is summed below
+    if len(got) != len(entries):
+        got = {}
+        for r, m in entries:
+            got[r] = got.get(r, 0) + m
     if single:
         _judge_content(ctx, it, ss, p, subject, got, expected)
         return
@@ -283,16 +288,26 @@ def _finality(ctx: Context, it: Iteration, p: Peek) -> str:
 
 
 def refresh(ctx: Context, it: Iteration) -> None:
-    """Note when pending peeks became final, and owe an answer once one is due (PEEK-2)."""
-    for p in it.peeks.values():
+    """Note when pending peeks became final, and owe an answer once one is due (PEEK-2).
+
+    It runs after every event, so it visits only the peeks that can still change: a peek whose
+    contents are final and that every active stream answered stays so (an iteration never gains
+    streams), and leaves the work list."""
+    active = ctx.active_streams(it)
+    for p in list(it.unsettled_peeks.values()):
         if p.final_seq is None and peek_final(ctx, it, p):
             p.final_seq = ctx.seq
+        streams = [ss for ss in active if p.uuid not in ss.peek_answers]
+        if not streams and p.final_seq is not None:
+            del it.unsettled_peeks[p.uuid]
+            continue
         if not it.init_complete:
             continue
-        streams = [ss for ss in ctx.active_streams(it) if p.uuid not in ss.peek_answers]
         if not streams or not _owed(ctx, it, p):
             continue
         for ss in streams:
+            if ctx.obligations.seen(("peek", ss.name, p.uuid)):
+                continue  # owed already (no subject to format again)
             ctx.owe(
                 cite(ctx, "PEEK-2"),
                 ss,

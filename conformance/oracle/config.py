@@ -14,7 +14,7 @@ in telling "empty" from "non-empty".
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,8 +29,9 @@ Reading = Literal["actual", "reset"]
 
 
 def result_size(rows: Iterable[Row]) -> int:
-    """Spec 1.5: serialized row length plus 8, per entry."""
-    return sum(encoded_size(r) + 8 for r in rows)
+    """Spec 1.5: serialized row length plus 8, per entry (summed in C: every answer is sized)."""
+    entries = rows if isinstance(rows, Collection) else list(rows)
+    return sum(map(encoded_size, entries)) + 8 * len(entries)
 
 
 def fits(size: int, window: Iterable[Limit]) -> bool:

@@ -76,7 +76,7 @@ class Context:
         """Record a verdict: MUST rules go to `violations`, SHOULD rules to `warnings`."""
         r = rule(rule_id)
         name = stream if isinstance(stream, str) else stream.name
-        recent = () if isinstance(stream, str) else tuple(stream.recent)
+        recent = () if isinstance(stream, str) else tuple(str(m) for m in stream.recent)
         self.exercised[rule_id] += 1
         key = (rule_id, name, subject)
         self.suppressed[key] += 1
@@ -117,6 +117,8 @@ class Context:
         progress: Callable[[], str] | None = None,
     ) -> None:
         """Open an obligation due now on `stream` (a no-op if it is already open)."""
+        if self.obligations.seen(key):  # the refreshes re-owe on every event: skip building it again
+            return
         self.obligations.open(
             Obligation(
                 key=key,
@@ -147,7 +149,7 @@ class Context:
                 continue  # one verdict per thing awaited; later milestones of it add nothing
             self.failed_groups.add(group)
             ss = self.streams.get(ob.stream)
-            recent = tuple(ss.recent) if ss is not None else ()
+            recent = tuple(str(m) for m in ss.recent) if ss is not None else ()
             v = Violation(
                 ob.rule,
                 ob.stream,

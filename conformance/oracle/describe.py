@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from compute_protocol.v1 import command_pb2, common_pb2, response_pb2
 
@@ -13,6 +15,20 @@ from conformance.wire.ids import PeekId, gid_str, uuid_str
 from conformance.wire.rows import fmt_row, row_from_proto
 
 _MAX_ROWS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One of a stream's recent messages (`+0.012s -> Peek(...)`), formatted only when a verdict
+    or a failed wait quotes it: every event adds one, and few are ever shown."""
+
+    offset: float  # seconds since the stream opened
+    arrow: str  # "-> " a command, "<- " a response, "" a storage event
+    message: Any
+    form: Callable[[Any], str]
+
+    def __str__(self) -> str:
+        return f"+{self.offset:.3f}s {self.arrow}{self.form(self.message)}"
 
 
 def short_uuid(uuid: PeekId) -> str:

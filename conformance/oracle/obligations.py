@@ -8,6 +8,7 @@ by a value that reaches their `target`.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class ObligationBook:
     def __init__(self) -> None:
         self._open: dict[Hashable, Obligation] = {}
         self._spent: set[Hashable] = set()
+        self._earliest = math.inf  # at most the earliest deadline of the open ones (expire runs per event)
 
     def __iter__(self) -> Iterator[Obligation]:
         return iter(list(self._open.values()))
@@ -80,6 +82,7 @@ class ObligationBook:
         if ob.key in self._open or ob.key in self._spent:
             return False
         self._open[ob.key] = ob
+        self._earliest = min(self._earliest, ob.deadline)
         return True
 
     def discharge(self, key: Hashable) -> Obligation | None:
@@ -101,8 +104,11 @@ class ObligationBook:
 
     def expire(self, now: float) -> list[Obligation]:
         """Remove and return the obligations whose deadline passed before `now`, oldest first."""
+        if now <= self._earliest:
+            return []
         late = sorted((ob for ob in self._open.values() if ob.deadline < now), key=lambda ob: ob.deadline)
         for ob in late:
             del self._open[ob.key]
             self._spent.add(ob.key)
+        self._earliest = min((ob.deadline for ob in self._open.values()), default=math.inf)
         return late

@@ -41,6 +41,7 @@ from conformance.oracle.model_api import ModelFactory, default_model_factory
 from conformance.oracle.obligations import Obligation
 from conformance.oracle.state import Chain, FrontierKind, Iteration, StreamState
 from conformance.oracle.violation import ControllerError, Violation
+from conformance.storage import StorageEvent
 from conformance.wire.frontiers import Frontier
 from conformance.wire.ids import GlobalId, PeekId, gid_str, uuid_str
 
@@ -162,7 +163,7 @@ class Oracle:
             check_probes.on_probe(self.ctx, ss, ev.cmd, ev.probe)
         else:
             validate(self.ctx, ss, ev.cmd)
-        ss.recent.append(f"+{ev.time - ss.opened:.3f}s -> {describe.command(ev.cmd)}")
+        ss.recent.append(describe.Line(ev.time - ss.opened, "-> ", ev.cmd, describe.command))
         try:
             apply_command(self.ctx, ss, ev.cmd)
         except (ValueError, KeyError) as exc:
@@ -177,7 +178,7 @@ class Oracle:
     def _response(self, ev: Response) -> None:
         ctx = self.ctx
         ss = self._stream(ev.stream)
-        ss.recent.append(f"+{ev.time - ss.opened:.3f}s <- {describe.response(ev.resp)}")
+        ss.recent.append(describe.Line(ev.time - ss.opened, "<- ", ev.resp, describe.response))
         ss.received[ev.resp.WhichOneof("kind") or "none"] += 1
         it = ss.iteration
         ctx.exercise("TRANS-6")  # it decoded, within the bounds (the reader refuses what is not)
@@ -206,9 +207,8 @@ class Oracle:
             ctx.shards.blob_seq.setdefault(ev.event.key, ev.seq)
         it = ctx.current
         if it is not None:
-            line = f"    {describe.storage(ev.event)}"
             for ss in ctx.active_streams(it):
-                ss.recent.append(f"+{ev.time - ss.opened:.3f}s {line.strip()}")
+                ss.recent.append(describe.Line(ev.time - ss.opened, "", ev.event, _storage_line))
         check_storage.on_storage(ctx, it, ev.event)
 
     def _refresh(self, it: Iteration) -> None:
@@ -234,6 +234,10 @@ class Oracle:
 
     def copy_to_answer(self, stream: str, gid: GlobalId) -> str | None:
         return self._stream(stream).copy_answers.get(gid)
+
+
+def _storage_line(event: StorageEvent) -> str:
+    return describe.storage(event).strip()
 
 
 def _proves_processed(it: Iteration, resp: response_pb2.ProtoComputeResponse) -> int:

@@ -18,6 +18,7 @@ from compute_protocol.v1 import command_pb2, dataflow_pb2
 
 from conformance.history import Epoch, StreamEnd
 from conformance.oracle.config import ConfigTimeline
+from conformance.oracle.describe import Line
 from conformance.oracle.model_api import ModelLike
 from conformance.wire.frontiers import EMPTY, Frontier
 from conformance.wire.ids import GlobalId, PeekId
@@ -134,7 +135,7 @@ class StreamState:
     probe_acceptable: bool = False  # the probed command may also be accepted (the stream then stays open)
     writable_before_probe: tuple[bool, int | None, int | None] | None = None  # restored if the probe is refused
     after_probe: str = ""  # a probe ended the previous iteration: this stream shows it is served
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=12))
+    recent: deque[Line] = field(default_factory=lambda: deque(maxlen=12))  # formatted when quoted
     received: Counter[str] = field(default_factory=Counter)  # responses by kind ("what arrived", summarized)
     frontiers: dict[tuple[GlobalId, FrontierKind], Frontier] = field(default_factory=dict)
     peek_answers: dict[PeekId, tuple[str, int]] = field(default_factory=dict)
@@ -191,6 +192,7 @@ class Iteration:
     built: set[GlobalId] = field(default_factory=set)
     peeks: dict[PeekId, Peek] = field(default_factory=dict)
     merged_chains: dict[GlobalId, MergedChain] = field(default_factory=dict)  # multi-process subscribes
+    unsettled_peeks: dict[PeekId, Peek] = field(default_factory=dict)  # refresh's work list (check_peeks)
     timely_config: bytes = b""
     instance_config: bytes = b""
 

@@ -18,6 +18,7 @@ from conformance.report.html import html_report
 from conformance.report.junit import append_rule_suite
 from conformance.report.render import markdown, terminal_table
 from conformance.report.verdict import SessionEnd
+from conformance.session.database import shown
 from conformance.version import suite_version
 
 if TYPE_CHECKING:
@@ -28,11 +29,13 @@ MD_NAME = "conformance-report.md"
 HTML_NAME = "conformance-report.html"
 
 
-def _seed(config: pytest.Config, derandomized: bool) -> str:
+def _seed(config: pytest.Config, derandomized: bool, database: str = "") -> str:
     seed = config.getoption("hypothesis_seed", default=None)
     if seed is not None:
-        return str(seed)
-    return "derandomized (fixed per test)" if derandomized else "random (printed with each failure)"
+        text = str(seed)
+    else:
+        text = "derandomized (fixed per test)" if derandomized else "random (printed with each failure)"
+    return f"{text}, example database {shown(database)}" if database else text
 
 
 def _info(state: ConformanceState) -> RunInfo:
@@ -42,7 +45,7 @@ def _info(state: ConformanceState) -> RunInfo:
         suite_version=suite_version(),
         profile=s.profile.name,
         target=", ".join(results.targets) or s.target_description(),
-        seed=_seed(state.config, s.profile.derandomize),
+        seed=_seed(state.config, s.profile.derandomize, s.profile.database),
         capabilities=s.capabilities,
         known_failing=set(s.known_failing),
         full_run=results.full_run and s.profile.name != "quick" and s.replay is None,

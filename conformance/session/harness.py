@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -21,6 +20,7 @@ from conformance.driver.errors import Refused, ReplicaGone, Stop
 from conformance.machines.env import ExampleFailed, ExampleRecord, MachineEnv, ShrinkBudgetSpent
 from conformance.machines.protocol import ProtocolMachine
 from conformance.scenarios.format import Scenario
+from conformance.session.database import example_database
 from conformance.session.failures import FailureRecord, fail, unavailable
 from conformance.session.profiles import Profile
 from conformance.session.replicas import ReplicaError
@@ -111,8 +111,8 @@ def hypothesis_settings(profile: Profile, artifacts: Path, seed_given: bool) -> 
     is auto-loaded when CI=true) never change what the suite does."""
     derandomize = profile.derandomize and not seed_given  # --hypothesis-seed must take effect
     # Hypothesis refuses a database with derandomize (the examples are fixed anyway).
-    use_db = profile.use_database and not derandomize
-    database = DirectoryBasedExampleDatabase(artifacts / "hypothesis") if use_db else None
+    use_db = (profile.use_database or bool(profile.database)) and not derandomize
+    database = example_database(profile.database, artifacts) if use_db else None
     return settings(
         max_examples=profile.max_examples,
         stateful_step_count=profile.step_count,

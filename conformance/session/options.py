@@ -18,6 +18,7 @@ from conformance.session import bounds as b
 from conformance.session.addresses import split_addresses
 from conformance.session.bounds import Bounds
 from conformance.session.capabilities import Capabilities, load_capabilities
+from conformance.session.database import check_location
 from conformance.session.known_failing import load_known_failing
 from conformance.session.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from conformance.session.replicas import EMBEDDED_COMMAND, split_pool
@@ -79,6 +80,13 @@ _OPTIONS: Final = (
         "conformance_known_failing",
         "file of rule ids the replica is known to break, one per line (# comments); strict: a listed rule "
         "that passes fails the run",
+    ),
+    (
+        "--conformance-database",
+        "conformance_database",
+        "where Hypothesis keeps the examples it found: a directory, or redis://HOST:PORT/N, a Redis server that "
+        "several runs share (a failure one run found is replayed first by every later run); for the deep "
+        "profile; default: ARTIFACTS/hypothesis",
     ),
     (
         "--conformance-artifacts",
@@ -287,6 +295,19 @@ def resolve(config: pytest.Config, known_rule_ids: set[str] | None = None) -> Se
         examples = _positive_int(get("--conformance-examples"), "--conformance-examples")
         steps = _positive_int(get("--conformance-steps"), "--conformance-steps")
         profile = profile.with_overrides(patience=patience, examples=examples, steps=steps)
+        database = get("--conformance-database")
+        if database is not None:
+            if profile.derandomize:
+                raise ValueError(
+                    f"--conformance-database: the {profile.name} profile is derandomized (the same examples every "
+                    "run), so it neither saves nor replays examples; use it with --conformance-profile deep"
+                )
+            if config.getoption("hypothesis_seed", default=None) is not None:
+                raise ValueError(
+                    "--conformance-database: Hypothesis uses no example database in a run given --hypothesis-seed; "
+                    "drop one of the two"
+                )
+            profile = profile.with_overrides(database=check_location(database))
         bounds = _bounds(get, profile.name)
         caps_file = get("--capabilities")
         caps = load_capabilities(caps_file) if caps_file else Capabilities()

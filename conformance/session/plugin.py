@@ -82,6 +82,20 @@ def pytest_configure(config: pytest.Config) -> None:
         state.settings()  # validate options early: a bad option is a usage error, not a test failure
         state.check_workers()
         state.catch_sigterm()
+        _one_test_at_a_time(config)
+
+
+def _one_test_at_a_time(config: pytest.Config) -> None:
+    """With `-n N`, hand tests to the workers one at a time (xdist's `--maxschedchunk 1`).
+
+    xdist's default (`load`) first sends each worker a contiguous quarter of its share: the
+    suite's first items are its few long state-machine tests (the read-only one first, it needs
+    a fresh replica), so one worker got all of them and `-n 2` ran as long as a serial run.
+    One at a time, whichever worker is free takes the next test. A --maxschedchunk given on
+    the command line, and any other --dist, is left alone."""
+    option = config.option
+    if getattr(option, "dist", "no") == "load" and getattr(option, "maxschedchunk", 0) is None:
+        option.maxschedchunk = 1
 
 
 def state_of(config: pytest.Config) -> ConformanceState:

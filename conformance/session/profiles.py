@@ -23,12 +23,20 @@ class Profile:
     derandomize: bool  # reproducible generation (the CI gate)
     use_database: bool  # keep Hypothesis's example database under the artifacts dir
     scenario_repeats: int = 1  # how often each hand-written scenario runs
+    database: str = ""  # --conformance-database: a directory or redis://HOST:PORT/N ("": the default)
 
     def with_overrides(
-        self, *, patience: float | None = None, examples: int | None = None, steps: int | None = None
+        self,
+        *,
+        patience: float | None = None,
+        examples: int | None = None,
+        steps: int | None = None,
+        database: str | None = None,
     ) -> Profile:
         """The profile with the values given on the command line (or in the ini file) instead."""
         out = self
+        if database is not None:
+            out = replace(out, database=database)
         if patience is not None:
             out = replace(out, patience=patience)
         if examples is not None:

@@ -28,7 +28,6 @@ from conformance.wire import commands
 from conformance.wire.frontiers import EMPTY, Frontier, fmt
 from conformance.wire.rows import Row
 
-_POLL = 0.005
 _GRACE = 0.05  # seconds a replica gets to meet a stream no answer could prove it has seen
 
 
@@ -108,9 +107,14 @@ class DriverBackend:
         """
         older = [ps for stream in self._streams[:-1] for ps in stream.processes]
         deadline = time.monotonic() + self.patience
-        while any(ps.open for ps in older) and time.monotonic() < deadline:
-            self.replica.limits.check("waiting for older streams to end")
-            time.sleep(_POLL)
+        changed = self.replica.recorder.changed  # notified after every event, a stream's end included
+        with changed:
+            while any(ps.open for ps in older):
+                self.replica.limits.check("waiting for older streams to end")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                changed.wait(self.replica.limits.bound(left))
 
     def send(self, cmd: command_pb2.ProtoComputeCommand) -> None:
         if self.stream is None:
@@ -174,7 +178,8 @@ class DriverBackend:
     def wait_shard(self, shard_id: str, name: str, at_least: Frontier) -> None:
         deadline = time.monotonic() + self.patience
         while True:
-            upper = self.storage.upper(shard_id)
+            left = deadline - time.monotonic()
+            upper = self.storage.wait_upper(shard_id, at_least, self.replica.limits.bound(max(0.0, left)))
             if upper >= at_least:
                 return
             self.replica.limits.check(f"waiting for shard {name} to reach {fmt(at_least)}")
@@ -183,7 +188,6 @@ class DriverBackend:
                     f"waited {self.patience:g} s for shard {name} ({shard_id}) to reach upper "
                     f"{fmt(at_least)}; it is {fmt(upper)} (writes by the replica: see the history)"
                 )
-            time.sleep(_POLL)
 
     def wait_quiet(self, seconds: float) -> None:
         try:

@@ -235,6 +235,18 @@ class StorageHarness:
         with self._lock:
             return self.log.upper(shard_id)
 
+    def wait_upper(self, shard_id: str, at_least: Frontier, timeout: float) -> Frontier:
+        """The shard's upper once it reaches `at_least`, or after `timeout` seconds, whichever
+        comes first: every write notifies, so this never polls."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while (upper := self.log.upper(shard_id)) < at_least and not self._stopping:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+            return upper
+
     def since(self, shard_id: str) -> int:
         with self._lock:
             return self.log.since(shard_id)

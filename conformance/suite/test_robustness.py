@@ -146,7 +146,13 @@ def _allow_writes_before_initialization(p: Prober) -> None:
 
 def _other_config(p: Prober) -> None:
     """CREATE-4: a connection whose timely config differs from the first one the replica saw is
-    served, or ended with FAILED_PRECONDITION; either way the next connection is served."""
+    served, or ended with FAILED_PRECONDITION; either way the next connection is served.
+
+    A connection with the suite's own config comes first, so that the replica's first config is
+    that one whichever probe ran before on this replica (none, under -k or on an xdist worker
+    whose first probe this is): the probe's config would otherwise be the first, and the
+    suite's own next connection the one that differs."""
+    p.serves()
     with contextlib.suppress(*_ENDED):
         stream = p.connect(create=False)
         timely = {**p.backend.replica.timely}

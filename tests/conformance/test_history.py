@@ -77,6 +77,33 @@ def test_a_torn_last_line_is_skipped_and_reported(tmp_path: Path) -> None:
     assert len(hist.events) == 3 and hist.torn.startswith('{"type": "response"')
 
 
+def test_a_command_or_response_is_read_from_its_wire_without_its_json(tmp_path: Path) -> None:
+    """The reader skims a whole line up to the message's JSON (the line's last key) and decodes
+    `wire`; a message's JSON that names `"cmd"` itself, a torn line cut inside the JSON, and a
+    format-1 line (no `wire`) are all still read right."""
+    h = History().connect("c1").frontiers("c1", "u1", write=EMPTY)
+    path = tmp_path / "h.jsonl"
+    _write(path, h)
+    lines = path.read_text().splitlines()
+    commands = [line for line in lines if line.startswith('{"type":"command"')]
+    assert commands and all(line.index('"wire"') < line.index(',"cmd":') for line in commands)
+    assert read_history(path).events[-1] == h.events[-1]
+    # the JSON after the cut is not read: a line whose JSON is broken after `wire` still decodes
+    broken = [line.replace(',"resp":{', ',"resp":{not JSON', 1) for line in lines]
+    assert broken != lines
+    path.write_text("\n".join(broken) + "\n")
+    assert dumps(read_history(path).events[-1]) == dumps(h.events[-1])
+    # format 1: no wire, the JSON is parsed
+    old = [json.dumps({k: v for k, v in json.loads(line).items() if k != "wire"}) for line in lines[1:]]
+    header = json.dumps({"type": "format", "format": "compute-conformance-history/1"})
+    path.write_text(header + "\n" + "\n".join(old) + "\n")
+    assert [dumps(e) for e in read_history(path).events] == [dumps(e) for e in h.events]
+    # a torn last line (cut inside the message's JSON) is reported torn, not read
+    path.write_text("\n".join(lines) + "\n" + lines[-1][:-3])
+    hist = read_history(path)
+    assert len(hist.events) == len(h.events) and hist.torn == lines[-1][:-3]
+
+
 def test_a_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
     _write(path, History().connect("c1"))
