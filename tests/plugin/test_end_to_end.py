@@ -211,3 +211,13 @@ def test_python_m_conformance_run(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "verdict: PASS" in proc.stdout
+
+
+def test_the_scenarios_alone_exercise_every_data_edge_cell(tmp_path: Path) -> None:
+    """Which values the state machines draw depends on the replica's answers, so a correct replica
+    may lead them past a rare cell; the scenarios' steps are fixed, and they alone reach every cell,
+    so a full ci run never fails a correct replica for a cell left at zero."""
+    result = run_pytest(tmp_path, "--conformance-profile", "ci", "-k", "test_scenario", timeout=600)
+    assert result.ret == 0, result.stdout[-5000:]
+    cells = report(tmp_path)["data_edges"]
+    assert cells and not [c["cell"] for c in cells if c["exercised"] == 0], cells
