@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import queue
-import select
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +40,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from bench._report import Targets, add_arguments, median
+from bench.suite_overhead import start_replica
 from conformance.driver import CHANNEL_OPTIONS
 from conformance.machines.env import MachineEnv
 from conformance.machines.protocol import ProtocolMachine, ReadOnlyMachine
@@ -102,22 +101,6 @@ def suite_run(worker: WorkerContext, machine: type[ProtocolMachine], examples: i
 
 
 # ---- the baseline: a bare machine, one round trip per step ----
-
-
-def start_replica() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reference_replica", "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
-    address = proc.stdout.readline().strip() if ready else ""
-    if not address:
-        proc.kill()
-        raise SystemExit("the reference replica printed no address on its first line within 30 s")
-    return proc, address
 
 
 class BareStream:
