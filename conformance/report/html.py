@@ -17,18 +17,8 @@ from itertools import groupby
 from typing import Any
 
 from conformance.report.build import Report, RuleLine
+from conformance.report.render import MARK
 
-MARK = {
-    "passed": "pass",
-    "failed": "FAIL",
-    "not_exercised": "not exercised",
-    "known_failing": "known failing",
-    "unexpected_pass": "PASSED (listed as known failing)",
-    "warning": "warning",
-    "not_applicable": "n/a",
-    "controller": "controller rule",
-    "permission": "permission",
-}
 ORDER = ("failed", "unexpected_pass", "warning", "known_failing", "passed", "not_exercised", "not_applicable")
 
 

@@ -7,7 +7,7 @@ from itertools import groupby
 from conformance.report import coverage
 from conformance.report.build import Report, RuleLine
 
-_MARK = {
+MARK = {  # a rule status as every report shows it (the HTML page too)
     "passed": "pass",
     "failed": "FAIL",
     "not_exercised": "not exercised",
@@ -52,12 +52,12 @@ def markdown(report: Report) -> str:
         out.append("- bounds: " + ", ".join(f"{k} {v}" for k, v in i.bounds.items()))
     counts = report.counts()
     out += ["", "| status | rules |", "|---|---|"]
-    out += [f"| {_MARK[s]} | {n} |" for s, n in counts.items() if n]
+    out += [f"| {MARK[s]} | {n} |" for s, n in counts.items() if n]
     failures = [x for x in report.lines if x.first_violation]
     if failures:
         out += ["", "## Violations", ""]
         for x in failures:
-            out += [f"### {x.id} ({x.level}, {_MARK[x.status]})", "", f"- test: `{x.test}`"]
+            out += [f"### {x.id} ({x.level}, {MARK[x.status]})", "", f"- test: `{x.test}`"]
             if x.artifact:
                 out.append(f"- replay: `{x.artifact}`")
             if x.rerun or x.check:
@@ -75,7 +75,7 @@ def markdown(report: Report) -> str:
         for x in group:
             first = _one_line(x.first_violation, 120).replace("|", "\\|")
             first = first or _one_line(x.reason, 120).replace("|", "\\|")
-            out.append(f"| {x.id} | {x.level} | {x.kind} | {_MARK[x.status]} | {x.exercised} | {first} |")
+            out.append(f"| {x.id} | {x.level} | {x.kind} | {MARK[x.status]} | {x.exercised} | {first} |")
         out.append("")
     return "\n".join(out) + "\n"
 
@@ -84,7 +84,7 @@ def terminal_table(report: Report) -> list[str]:
     """A compact summary: the header, the counts, and one line per rule that needs attention."""
     lines = header_lines(report)
     counts = report.counts()
-    lines.append("rules: " + ", ".join(f"{n} {_MARK[s]}" for s, n in counts.items() if n))
+    lines.append("rules: " + ", ".join(f"{n} {MARK[s]}" for s, n in counts.items() if n))
     # Unexercised MUST rules matter in a full run (they fail it); in a partial run they are expected.
     unexercised = [x for x in report.lines if x.status == "not_exercised" and x.level == "MUST"]
     attention = [
@@ -111,7 +111,7 @@ def terminal_table(report: Report) -> list[str]:
         width = max(len(x.id) for x in attention)
         for x in attention:
             detail = _one_line(x.first_violation, 100) if x.first_violation else f"exercised {x.exercised}x"
-            lines.append(f"  {x.id:<{width}}  {_MARK[x.status]:<15} {detail}")
+            lines.append(f"  {x.id:<{width}}  {MARK[x.status]:<15} {detail}")
     lines += coverage.terminal_lines(report.results.coverage, report.info.capabilities)
     sections = _section_summary(report.lines)
     lines.append("by section: " + "  ".join(sections))
